@@ -1,0 +1,42 @@
+# Two commands for a fresh Debian or Ubuntu machine: `make demo` and `make test`.
+# `make setup` installs what is missing: Mosquitto and the PostgreSQL server (system packages, with sudo
+# when not root) and a virtual environment with the project and its test tools.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := mosquitto postgresql
+PYTEST_ARGS ?=
+
+.PHONY: setup system-packages venv test demo bench clean
+
+setup: system-packages venv
+
+system-packages:
+	@missing=""; \
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(BIN)/python
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[test]'
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(BIN)/python -m firmware_sim.demo
+
+bench: setup
+	$(BIN)/python bench/ingest_rate.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

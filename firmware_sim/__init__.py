@@ -1,0 +1,1 @@
+"""A simulated care home: the real door agent on gpiozero's mock pins, scripted people, and load."""
