@@ -21,7 +21,7 @@ def load_json_object(payload: bytes) -> dict[str, Any]:
         raise ProtocolError("oversized", f"{len(payload)} bytes is over the {MAX_PAYLOAD_BYTES}-byte limit")
     try:
         document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ProtocolError("malformed_json", str(error)[:200]) from None
     if not isinstance(document, dict):
         raise ProtocolError("malformed_json", "the payload is not a JSON object")

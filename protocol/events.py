@@ -141,7 +141,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
-    v: Literal[1] = Field(title="Protocol version")
+    v: Annotated[int, Field(strict=True, ge=PROTOCOL_VERSION, le=PROTOCOL_VERSION, title="Protocol version")]
     device: Annotated[str, Field(pattern=ID_PATTERN.pattern, title="Device id, equal to the topic's")]
     seq: Annotated[int, Field(strict=True, ge=1, le=MAX_SAFE_INT, title="Per-device sequence number from 1")]
     prev: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$", title="Base64 SHA-256 of the previous signed bytes")]

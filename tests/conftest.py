@@ -2,6 +2,7 @@
 SQLite files in the test's own folder. Nothing here touches a developer's own database or broker."""
 
 import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +14,13 @@ _database_names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
-    cluster = LocalPostgres(tmp_path_factory.mktemp("postgres")).start()
+def postgres() -> Iterator[LocalPostgres]:
+    """One cluster for the run, in a folder directly under the system temp dir: as root it runs as the
+    `postgres` user, who cannot enter pytest's own temp folders (mode 0700, owned by root)."""
+    cluster = LocalPostgres().start()
     yield cluster
     cluster.stop()
+    shutil.rmtree(cluster.workdir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -104,3 +104,19 @@ def test_a_payload_of_exactly_16_kib_is_read() -> None:
 def test_bad_topics_are_refused(topic: str) -> None:
     with pytest.raises(ProtocolError):
         parse_device_topic(topic)
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1"])
+def test_version_must_be_the_integer_one(version: object) -> None:
+    with pytest.raises(ProtocolError, match="v"):
+        parse_event(changed(v=version))
+
+
+def test_nesting_deeper_than_the_parser_is_malformed_json() -> None:
+    with pytest.raises(ProtocolError) as error:
+        load_json_object(b'{"a":' * 100_000 + b"1" + b"}" * 100_000)
+    assert error.value.reason in ("malformed_json", "oversized")
+    deep = (b"[" * 5000) + (b"]" * 5000)
+    with pytest.raises(ProtocolError) as error:
+        load_json_object(b'{"a":' + deep + b"}")
+    assert error.value.reason == "malformed_json"

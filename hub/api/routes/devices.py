@@ -1,0 +1,98 @@
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from hub.api.deps import SessionDep
+from hub.api.problems import ProblemResponse, problem
+from hub.db.models import Device, DeviceHead
+from hub.ingest.gaps import find_gaps
+from hub.registry import RegistryError, list_devices, register_device
+
+router = APIRouter(tags=["devices"])
+
+
+class DeviceOut(BaseModel):
+    """A registered device and what the hub last heard from it."""
+
+    id: str = Field(title="Device id")
+    site: str = Field(title="Site id")
+    public_key: str = Field(title="Ed25519 public key (base64)")
+    doors: dict[str, str] = Field(title="Door id → room")
+    config_version: int = Field(title="Config version")
+    created_at: datetime
+    retired_at: datetime | None = Field(title="When the device was retired, if it was")
+    status: str = Field(title="online, offline or unknown", description="From the device's retained status and will.")
+    status_boot: str | None = Field(title="Boot id in the last status")
+    status_fw: str | None = Field(title="Firmware in the last status")
+    status_at: datetime | None = Field(title="When the hub received the last status change")
+    last_seen_at: datetime | None = Field(title="When the hub last received an event from it")
+    last_heartbeat: dict[str, Any] | None = Field(title="The latest heartbeat: seq, ts_ms and its data")
+    acked_seq: int = Field(title="Highest seq stored with none missing below it (what its receipt says)")
+    max_seq: int = Field(title="Highest seq stored")
+
+
+class DeviceIn(BaseModel):
+    """A door agent to register."""
+
+    site: str = Field(title="Site id", description="1-64 characters of [a-z0-9-]")
+    device: str = Field(title="Device id", description="1-64 characters of [a-z0-9-]")
+    public_key: str = Field(title="Ed25519 public key", description="base64 of the raw 32 bytes, with padding")
+    doors: dict[str, str] = Field(title="Doors", description="door id → room id, e.g. {\"d1\": \"room-01\"}")
+
+
+class Gaps(BaseModel):
+    device: str
+    acked_seq: int = Field(title="Highest seq stored with none missing below it")
+    max_seq: int = Field(title="Highest seq stored")
+    gaps: list[tuple[int, int]] = Field(title="Missing seq ranges, first and last inclusive")
+
+
+def _out(device: Device, head: DeviceHead | None) -> DeviceOut:
+    return DeviceOut.model_validate({
+        **{column: getattr(device, column) for column in DeviceOut.model_fields if hasattr(device, column)},
+        "acked_seq": head.acked_seq if head else 0,
+        "max_seq": head.max_seq if head else 0,
+    })
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+def get_devices(session: SessionDep, site: str | None = None) -> list[DeviceOut]:
+    """Every registered device with its status, last seen time and how far its stored chain reaches."""
+    heads = {head.device: head for head in session.scalars(select(DeviceHead))}
+    return [_out(device, heads.get(device.id)) for device in list_devices(session, site=site)]
+
+
+@router.post(
+    "/devices",
+    response_model=DeviceOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={400: {"model": ProblemResponse}, 409: {"model": ProblemResponse}},
+)
+def post_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
+    """Register a device. The worker publishes its signed config within a few seconds."""
+    try:
+        device = register_device(
+            session, site=body.site, device=body.device, public_key=body.public_key, doors=body.doors
+        )
+        session.commit()
+    except RegistryError as error:
+        code = status.HTTP_409_CONFLICT if error.reason == "device_exists" else status.HTTP_400_BAD_REQUEST
+        raise problem(code, error.reason, error.detail) from None
+    return _out(device, None)
+
+
+@router.get("/devices/{device_id}/gaps", response_model=Gaps, responses={404: {"model": ProblemResponse}})
+def get_gaps(device_id: str, session: SessionDep) -> Gaps:
+    """The seqs missing from a device's stored chain while later ones are held."""
+    if session.get(Device, device_id) is None:
+        raise problem(status.HTTP_404_NOT_FOUND, "unknown_device", f"no device {device_id!r} is registered")
+    head = session.get(DeviceHead, device_id)
+    return Gaps(
+        device=device_id,
+        acked_seq=head.acked_seq if head else 0,
+        max_seq=head.max_seq if head else 0,
+        gaps=find_gaps(session, device_id),
+    )

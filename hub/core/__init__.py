@@ -1,0 +1,1 @@
+"""What every part of the hub shares: its settings."""

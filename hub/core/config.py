@@ -1,0 +1,76 @@
+"""The hub's settings, from the environment (`THRESHOLD_HUB_…`) or a `.env` file."""
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THRESHOLD_HUB_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///data/hub.db",
+        title="Database URL",
+        description="SQLAlchemy URL: sqlite:///path for one home, postgresql+psycopg://… for production.",
+    )
+    mqtt_host: str = Field(default="127.0.0.1", title="MQTT broker host")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, title="MQTT broker port")
+    mqtt_username: str | None = Field(default=None, title="MQTT user name")
+    mqtt_password: str | None = Field(default=None, title="MQTT password")
+    mqtt_tls_ca_file: Path | None = Field(
+        default=None, title="TLS CA file", description="Setting this turns TLS on for the broker connection."
+    )
+    mqtt_tls_cert_file: Path | None = Field(default=None, title="TLS client certificate file")
+    mqtt_tls_key_file: Path | None = Field(default=None, title="TLS client key file")
+    mqtt_client_id: str = Field(
+        default="threshold-hub",
+        title="MQTT client id",
+        description="Fixed, so the broker keeps the hub's persistent session (and its queued events) across restarts.",
+    )
+    mqtt_session_expiry_s: int = Field(
+        default=14 * 24 * 3600,
+        ge=0,
+        title="Session expiry (seconds)",
+        description="How long the broker holds the hub's session and queued events while the hub is away.",
+    )
+    shared_subscription_group: str | None = Field(
+        default=None,
+        title="Shared subscription group",
+        description="When set, events are subscribed as $share/<group>/… so several hub processes split them.",
+    )
+    key_file: Path = Field(
+        default=Path("data/hub-key.pem"),
+        title="Hub key file",
+        description="The hub's Ed25519 private key (PEM); made on first start. Configs and commands are signed with it.",
+    )
+    batch_max: int = Field(default=500, ge=1, le=10_000, title="Most messages stored in one transaction")
+    receive_maximum: int = Field(
+        default=1000,
+        ge=1,
+        le=65535,
+        title="MQTT Receive Maximum",
+        description="How many unacknowledged events the broker may have in flight to the hub.",
+    )
+    config_poll_s: float = Field(
+        default=2.0, gt=0, title="Registry poll (seconds)", description="How often the worker looks for config changes."
+    )
+    home_time_zone: str = Field(
+        default="Europe/London",
+        title="Home time zone",
+        description="IANA zone of the home; times given without an offset are read in it.",
+    )
+
+    @field_validator("home_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.home_time_zone)

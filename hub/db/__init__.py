@@ -1,0 +1,1 @@
+"""The hub's SQL storage: typed models, the engine, and Alembic migrations."""

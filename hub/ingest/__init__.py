@@ -1,0 +1,1 @@
+"""Ingest: MQTT → verify → store once → receipt."""

@@ -1,0 +1,308 @@
+"""One batch of received messages into the database: verify, store each `(device, seq)` once, record the rest.
+
+The caller commits, then acks and sends receipts; nothing here talks to the broker. A batch costs a fixed
+handful of queries, whatever its size: the devices, the `(device, seq)` pairs already stored, the heads.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from pydantic import ValidationError
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from hub.db.bulk import append_events
+from hub.db.models import Device, DeviceHead, RejectedMessage, StoredEvent
+from hub.ingest.message import ReceivedMessage
+from protocol.envelope import load_json_object, split_envelope
+from protocol.errors import ProtocolError
+from protocol.events import MAX_SAFE_INT, Event, EventType, parse_event
+from protocol.messages import DeviceStatus
+from protocol.signing import b64decode_exact, chain_hash, signed_bytes
+from protocol.topics import DeviceChannel, DeviceTopic, parse_device_topic
+
+DETAIL_LIMIT = 500
+
+
+class VerifyKeys:
+    """PyNaCl verify keys by base64 public key, made once each (verification is the hot path)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, VerifyKey] = {}
+
+    def get(self, public_key: str) -> VerifyKey:
+        key = self._keys.get(public_key)
+        if key is None:
+            key = self._keys[public_key] = VerifyKey(b64decode_exact(public_key, 32, "public key"))
+        return key
+
+
+@dataclass(slots=True)
+class Rejection:
+    message: ReceivedMessage
+    reason: str
+    detail: str
+    device: str | None = None
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class CheckedEvent:
+    """An event whose envelope, fields and topic agree; its signature is checked once its device is known."""
+
+    message: ReceivedMessage
+    topic: DeviceTopic
+    event: Event
+    body: dict[str, Any]
+    sig: str
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    statuses: int = 0
+    receipts: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """device → (site, acked_seq) for every device with a stored or duplicate event in the batch."""
+
+
+def _seq_of(body: Any) -> int | None:
+    seq = body.get("seq") if isinstance(body, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SAFE_INT else None
+
+
+def _check_envelope(message: ReceivedMessage, topic: DeviceTopic) -> CheckedEvent | Rejection:
+    body: Any = None
+    try:
+        body, sig = split_envelope(message.payload, "event")
+        event = parse_event(body)
+    except ProtocolError as error:
+        return Rejection(message, error.reason, error.detail, topic.device, _seq_of(body))
+    if event.device != topic.device:
+        detail = f"the event names device {event.device!r}, its topic {topic.device!r}"
+        return Rejection(message, "device_mismatch", detail, topic.device, event.seq)
+    if any("\x00" in text for text in (event.boot, event.type, event.door or "")):
+        return Rejection(message, "bad_event", "boot, type or door holds a NUL character", topic.device, event.seq)
+    return CheckedEvent(message, topic, event, body, sig)
+
+
+def _verify(checked: CheckedEvent, device: Device | None, keys: VerifyKeys) -> bytes | Rejection:
+    """The signed bytes, once the device is known and active and its key verifies them."""
+    topic, event = checked.topic, checked.event
+    if device is None:
+        return Rejection(checked.message, "unknown_device", f"no device {topic.device!r} is registered",
+                         topic.device, event.seq)
+    if device.retired_at is not None:
+        return Rejection(checked.message, "unknown_device", f"device {topic.device!r} is retired",
+                         topic.device, event.seq)
+    if device.site != topic.site:
+        return Rejection(checked.message, "site_mismatch",
+                         f"device {device.id!r} belongs to site {device.site!r}, not {topic.site!r}",
+                         topic.device, event.seq)
+    try:
+        body_bytes = signed_bytes(checked.body)
+    except (UnicodeEncodeError, RecursionError, ValueError) as error:
+        return Rejection(checked.message, "bad_event", f"cannot form the signed bytes: {type(error).__name__}",
+                         topic.device, event.seq)
+    try:
+        keys.get(device.public_key).verify(body_bytes, b64decode_exact(checked.sig, 64, "signature"))
+    except ProtocolError as error:
+        return Rejection(checked.message, "bad_signature", error.detail, topic.device, event.seq)
+    except BadSignatureError:
+        return Rejection(checked.message, "bad_signature", "the signature does not match the signed bytes",
+                         topic.device, event.seq)
+    return body_bytes
+
+
+def _apply_status(message: ReceivedMessage, topic: DeviceTopic, device: Device | None) -> Rejection | None:
+    try:
+        status = DeviceStatus.model_validate(load_json_object(message.payload))
+    except ProtocolError as error:
+        return Rejection(message, error.reason, error.detail, topic.device)
+    except ValidationError as error:
+        return Rejection(message, "bad_status", str(error.errors()[0]["msg"]), topic.device)
+    if device is None or device.retired_at is not None or device.site != topic.site:
+        return Rejection(message, "unknown_device", f"status from unregistered device {topic.device!r}", topic.device)
+    unchanged = (device.status, device.status_boot, device.status_fw) == (status.state, status.boot, status.fw)
+    # A retained status is redelivered on every reconnect of the hub: it is not news, and not a new time.
+    if not (message.retain and unchanged):
+        device.status, device.status_boot, device.status_fw = status.state, status.boot, status.fw
+        device.status_at = message.received_at
+    return None
+
+
+def _advance_head(session: Session, head: DeviceHead, new_seqs: set[int]) -> None:
+    head.max_seq = max(head.max_seq, max(new_seqs, default=0))
+    acked = head.acked_seq
+    while acked + 1 in new_seqs:
+        acked += 1
+    if acked < head.max_seq:
+        # Events stored earlier beyond a gap this batch may just have filled.
+        later = session.scalars(
+            select(StoredEvent.seq)
+            .where(StoredEvent.device == head.device, StoredEvent.seq > acked)
+            .order_by(StoredEvent.seq)
+            .limit(head.max_seq - acked)
+        )
+        for seq in later:
+            if seq != acked + 1:
+                break
+            acked = seq
+    head.acked_seq = acked
+
+
+def _row(checked: CheckedEvent, device: Device, body_bytes: bytes) -> dict[str, Any]:
+    event = checked.event
+    return {
+        "site": device.site,
+        "device": device.id,
+        "seq": event.seq,
+        "type": event.type,
+        "door": event.door,
+        "room": device.doors.get(event.door) if event.door is not None else None,
+        "ts_ms": event.ts_ms,
+        "mono_ms": event.mono_ms,
+        "boot": event.boot,
+        "prev": event.prev,
+        "hash": chain_hash(body_bytes),
+        "sig": checked.sig,
+        "signed": body_bytes.decode("utf-8"),
+        "received_at": checked.message.received_at,
+    }
+
+
+def rejected_row(rejection: Rejection) -> dict[str, Any]:
+    message = rejection.message
+    return {
+        "topic": message.topic,
+        "payload": message.payload,
+        "reason": rejection.reason,
+        # PostgreSQL text cannot hold NUL; the payload keeps the exact bytes.
+        "detail": rejection.detail[:DETAIL_LIMIT].replace("\x00", "\\x00"),
+        "device": rejection.device,
+        "seq": rejection.seq,
+        "received_at": message.received_at,
+    }
+
+
+def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyKeys) -> BatchOutcome:
+    """Write one batch into `session` (the caller commits). Never raises on what devices sent."""
+    outcome = BatchOutcome()
+    events: list[CheckedEvent] = []
+    statuses: list[tuple[ReceivedMessage, DeviceTopic]] = []
+    for message in messages:
+        try:
+            topic = parse_device_topic(message.topic)
+        except ProtocolError as error:
+            outcome.rejected.append(Rejection(message, error.reason, error.detail))
+            continue
+        if topic.channel is DeviceChannel.EVENT:
+            checked = _check_envelope(message, topic)
+            if isinstance(checked, Rejection):
+                outcome.rejected.append(checked)
+            else:
+                events.append(checked)
+        elif topic.channel is DeviceChannel.STATUS:
+            statuses.append((message, topic))
+        else:
+            outcome.rejected.append(
+                Rejection(message, "unexpected_topic", f"the hub does not take {topic.channel.value!r}", topic.device)
+            )
+
+    wanted = {checked.topic.device for checked in events} | {topic.device for _, topic in statuses}
+    devices = {device.id: device for device in session.scalars(select(Device).where(Device.id.in_(wanted)))}
+
+    verified: list[tuple[CheckedEvent, Device, bytes]] = []
+    for checked in events:
+        result = _verify(checked, devices.get(checked.topic.device), keys)
+        if isinstance(result, Rejection):
+            outcome.rejected.append(result)
+        else:
+            verified.append((checked, devices[checked.topic.device], result))
+
+    pairs = {(checked.event.device, checked.event.seq) for checked, _, _ in verified}
+    known: dict[tuple[str, int], str] = {}
+    if pairs:
+        stored = session.execute(
+            select(StoredEvent.device, StoredEvent.seq, StoredEvent.hash).where(
+                tuple_(StoredEvent.device, StoredEvent.seq).in_(pairs)
+            )
+        )
+        known = {(device, seq): hash_ for device, seq, hash_ in stored}
+
+    rows: list[dict[str, Any]] = []
+    new_seqs: dict[str, set[int]] = {}
+    touched: dict[str, Device] = {}
+    heartbeats: dict[str, Event] = {}
+    for checked, device, body_bytes in verified:
+        event = checked.event
+        row = _row(checked, device, body_bytes)
+        taken = known.get((device.id, event.seq))
+        if taken is not None and taken != row["hash"]:
+            outcome.rejected.append(Rejection(
+                checked.message, "seq_reuse",
+                f"seq {event.seq} of {device.id} is already stored with other bytes (hash {taken})",
+                device.id, event.seq,
+            ))
+            continue
+        touched[device.id] = device
+        device.last_seen_at = checked.message.received_at
+        if taken is not None:
+            outcome.duplicates += 1
+            continue
+        known[(device.id, event.seq)] = row["hash"]
+        rows.append(row)
+        new_seqs.setdefault(device.id, set()).add(event.seq)
+        if event.type == EventType.DEVICE_HEARTBEAT:
+            latest = heartbeats.get(device.id)
+            if latest is None or event.seq > latest.seq:
+                heartbeats[device.id] = event
+
+    if rows:
+        append_events(session.connection(), rows)
+        outcome.stored = len(rows)
+
+    for device_id, event in heartbeats.items():
+        device = touched[device_id]
+        if device.last_heartbeat is None or event.seq > device.last_heartbeat.get("seq", 0):
+            device.last_heartbeat = {"seq": event.seq, "ts_ms": event.ts_ms, "data": event.data}
+
+    for message, topic in statuses:
+        rejection = _apply_status(message, topic, devices.get(topic.device))
+        if rejection is None:
+            outcome.statuses += 1
+        else:
+            outcome.rejected.append(rejection)
+
+    if outcome.rejected:
+        arrival = {id(message): index for index, message in enumerate(messages)}
+        outcome.rejected.sort(key=lambda rejection: arrival[id(rejection.message)])
+        session.connection().execute(
+            insert(RejectedMessage.__table__), [rejected_row(rejection) for rejection in outcome.rejected]
+        )
+
+    if touched:
+        heads = {head.device: head for head in session.scalars(
+            select(DeviceHead).where(DeviceHead.device.in_(touched))
+        )}
+        for device_id, device in touched.items():
+            head = heads.get(device_id)
+            if head is None:
+                head = DeviceHead(device=device_id, acked_seq=0, max_seq=0)
+                session.add(head)
+            _advance_head(session, head, new_seqs.get(device_id, set()))
+            outcome.receipts[device_id] = (device.site, head.acked_seq)
+    session.flush()
+    return outcome
+
+
+def summary(outcome: BatchOutcome) -> str:
+    """A one-line summary of a batch for the log."""
+    reasons: dict[str, int] = {}
+    for rejection in outcome.rejected:
+        reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
+    return json.dumps({"stored": outcome.stored, "duplicates": outcome.duplicates, "rejected": reasons})

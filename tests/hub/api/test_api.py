@@ -1,0 +1,154 @@
+"""The API on a real database: what a client sees, and a 4xx with a reason for bad input."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.api.app import create_app
+from hub.core.config import HubSettings
+from hub.ingest.store import VerifyKeys, store_batch
+from protocol.signing import generate_private_key, public_key_b64, public_key_from_b64, verify_bytes
+from tests.hub.conftest import DEVICE, EVENT_TOPIC, SITE, VECTOR_KEY, received, signed_chain, vector_payload
+
+FIRST_TS_MS = 1795654800000  # the vector chain's seq 1: 2026-11-26T01:00:00Z
+
+
+@pytest.fixture
+def client(migrated_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(HubSettings(database_url=migrated_url, _env_file=None))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def chain_stored(registered: sessionmaker[Session]) -> None:
+    with registered() as session:
+        store_batch(session, [received(EVENT_TOPIC, vector_payload(i)) for i in range(8)], VerifyKeys())
+        session.commit()
+
+
+def test_health(client: TestClient) -> None:
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_register_then_list_a_device(client: TestClient) -> None:
+    key = public_key_b64(generate_private_key())
+    body = {"site": "oakwood", "device": "door-0042", "public_key": key, "doors": {"d1": "room-04"}}
+    created = client.post("/api/v1/devices", json=body)
+    assert created.status_code == 201
+    assert created.json()["config_version"] == 1 and created.json()["status"] == "unknown"
+    listed = client.get("/api/v1/devices").json()
+    assert [(d["id"], d["doors"], d["last_seen_at"]) for d in listed] == [("door-0042", {"d1": "room-04"}, None)]
+
+    again = client.post("/api/v1/devices", json=body)
+    assert again.status_code == 409 and again.json()["detail"]["reason"] == "device_exists"
+
+
+@pytest.mark.parametrize(("change", "status", "reason"), [
+    ({"public_key": "AAAA"}, 400, "bad_public_key"),
+    ({"public_key": "%%%"}, 400, "bad_public_key"),
+    ({"device": "Door 42"}, 400, "bad_id"),
+    ({"doors": {}}, 400, "no_doors"),
+    ({"doors": {"d1": "Room 4"}}, 400, "bad_id"),
+    ({"doors": "d1"}, 422, None),
+    ({"site": None}, 422, None),
+])
+def test_a_bad_registration_is_refused_with_a_reason(
+    client: TestClient, change: dict, status: int, reason: str | None
+) -> None:
+    body = {"site": "oakwood", "device": "door-0042", "public_key": public_key_b64(generate_private_key()),
+            "doors": {"d1": "room-04"}, **change}
+    response = client.post("/api/v1/devices", json=body)
+    assert response.status_code == status
+    if reason:
+        assert response.json()["detail"]["reason"] == reason
+    assert client.get("/api/v1/devices").json() == []
+
+
+def test_devices_show_last_seen_and_how_far_the_chain_reaches(client: TestClient, chain_stored: None) -> None:
+    (device,) = client.get("/api/v1/devices").json()
+    assert device["id"] == DEVICE and device["last_seen_at"] is not None
+    assert (device["acked_seq"], device["max_seq"]) == (8, 8)
+    assert device["last_heartbeat"]["data"]["fw"] == "1.0.0"
+
+
+def test_events_carry_their_signed_bytes(client: TestClient, chain_stored: None) -> None:
+    page = client.get("/api/v1/events", params={"device": DEVICE}).json()
+    assert [event["seq"] for event in page["events"]] == list(range(1, 9)) and page["next_cursor"] is None
+    public = public_key_from_b64(public_key_b64(VECTOR_KEY))
+    for event in page["events"]:
+        verify_bytes(public, event["signed"].encode(), event["sig"])
+        assert json.loads(event["signed"]) == event["event"] and event["event"]["seq"] == event["seq"]
+    assert page["events"][1]["room"] == "room-12"
+
+
+@pytest.mark.parametrize(("params", "seqs"), [
+    ({"room": "room-12"}, [2, 3, 4, 5, 6, 7, 8]),
+    ({"room": "room-99"}, []),
+    ({"site": SITE, "from": str(FIRST_TS_MS + 3000), "to": str(FIRST_TS_MS + 7501)}, [3, 4, 5, 6]),
+    ({"from": "2026-11-26T01:00:03Z", "to": "2026-11-26T01:00:07.500+00:00"}, [3, 4, 5]),
+    # No offset: read in the home's zone (Europe/London is on UTC in November).
+    ({"from": "2026-11-26T01:00:09"}, [7, 8]),
+    ({"site": "elsewhere"}, []),
+])
+def test_events_filters(client: TestClient, chain_stored: None, params: dict, seqs: list[int]) -> None:
+    response = client.get("/api/v1/events", params=params)
+    assert response.status_code == 200
+    assert [event["seq"] for event in response.json()["events"]] == seqs
+
+
+def test_events_page_through_with_a_cursor(client: TestClient, chain_stored: None) -> None:
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/events", params=params).json()
+        seen += [event["seq"] for event in page["events"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(range(1, 9))
+
+
+@pytest.mark.parametrize(("params", "status"), [
+    ({"limit": 1001}, 422),
+    ({"limit": 0}, 422),
+    ({"from": "yesterday"}, 400),
+    ({"to": "99999999999999999999999"}, 400),
+    ({"cursor": "nonsense"}, 400),
+    ({"cursor": "1.x"}, 400),
+])
+def test_events_bad_input(client: TestClient, params: dict, status: int) -> None:
+    response = client.get("/api/v1/events", params=params)
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["detail"]["reason"] in {"bad_time", "bad_cursor"}
+
+
+def test_gaps(client: TestClient, registered: sessionmaker[Session]) -> None:
+    chain = signed_chain(VECTOR_KEY, DEVICE, range(1, 5))
+    with registered() as session:
+        store_batch(session, [received(EVENT_TOPIC, chain[seq]) for seq in (1, 2, 4)], VerifyKeys())
+        session.commit()
+    assert client.get(f"/api/v1/devices/{DEVICE}/gaps").json() == {
+        "device": DEVICE, "acked_seq": 2, "max_seq": 4, "gaps": [[3, 3]],
+    }
+    missing = client.get("/api/v1/devices/door-9999/gaps")
+    assert missing.status_code == 404 and missing.json()["detail"]["reason"] == "unknown_device"
+
+
+def test_openapi_describes_the_routes(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/api/v1/health", "/api/v1/devices", "/api/v1/events", "/api/v1/devices/{device_id}/gaps"} <= set(
+        schema["paths"]
+    )
+    assert schema["components"]["schemas"]["EventOut"]["properties"]["signed"]["title"]
+
+
+def test_a_time_without_offset_is_read_in_the_home_zone(migrated_url: str, chain_stored: None) -> None:
+    settings = HubSettings(database_url=migrated_url, home_time_zone="Europe/Paris", _env_file=None)
+    with TestClient(create_app(settings)) as paris:
+        page = paris.get("/api/v1/events", params={"from": "2026-11-26T02:00:09"}).json()
+    assert [event["seq"] for event in page["events"]] == [7, 8]
