@@ -21,11 +21,13 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from edge.agent import DoorAgent
 from edge.link import HubLink
 from edge.settings import AgentSettings, DoorPins
 from firmware_sim.local_services import LocalBroker
+from hub.ingest.gaps import find_gaps
 from protocol.signing import GENESIS_PREV, chain_hash
 from tests.system.tcp_link import CuttableLink
 
@@ -138,6 +140,7 @@ def test_nothing_lost_nothing_twice_under_faults(tmp_path: Path, crashable_broke
 
     at(4), worker.kill(), at(6), worker.start()
     at(8), cut_link.cut()
+    wait_until(lambda: not agents["door-03"].link.connected.is_set(), 10, "the cut agent to notice")
     at(14), worker.kill(), at(15), worker.start()
     # The hub is away while the broker crashes: what the broker held for it only in memory is lost.
     at(22), worker.kill(), at(25), broker.process.send_signal(signal.SIGKILL), broker.process.wait()
@@ -170,12 +173,13 @@ def test_nothing_lost_nothing_twice_under_faults(tmp_path: Path, crashable_broke
                 assert row.prev == prev, f"{device} seq {row.seq}: chain broken"
                 assert row.hash == chain_hash(row.signed.encode()), f"{device} seq {row.seq}: hash does not match"
                 prev = row.hash
-            gaps = hub(env, "device", "gaps", device)
-            assert "none" in gaps.lower(), gaps
+            with Session(engine) as session:
+                assert find_gaps(session, device) == [], f"{device}: gaps left"
         wait_until(lambda: agents[control].outbox.pending_count() == 0, 30, "the control's outbox to empty")
         control_seqs = {row.seq for row in stored(control)}
         lost = set(range(1, agents[control].outbox.last_seq() + 1)) - control_seqs
         assert lost, "the negative control lost nothing: this test could not have seen loss"
+        print(f"negative control lost {len(lost)} of {agents[control].outbox.last_seq()} events")
     finally:
         for agent in agents.values():
             agent.stop()
