@@ -1,13 +1,18 @@
-"""`threshold-hub`: migrate the database, run the worker or the API, manage the device registry, show the hub key."""
+"""`threshold-hub`: migrate the database, run the worker or the API, manage the device registry, make accounts and
+API tokens, show the hub key."""
 
 import argparse
+import getpass
 import logging
 import sys
 
 from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
+from hub.db.models import AccountRole
 from hub.keys import load_or_create_hub_key
+from hub.people.accounts import account_named, create_account, issue_token
+from hub.people.errors import PeopleError
 from hub.registry import RegistryError, list_devices, register_device, retire_device, set_doors
 from protocol.signing import public_key_b64
 
@@ -45,7 +50,50 @@ def _parser() -> argparse.ArgumentParser:
     device.add_parser("list", help="list registered devices with their status")
     retire = device.add_parser("retire", help="retire a device: its events are refused from now on")
     retire.add_argument("device")
+
+    account = commands.add_parser("account", help="sign-in accounts").add_subparsers(dest="action", required=True)
+    add_account = account.add_parser("add", help="make an account; the password is read from stdin or asked for")
+    add_account.add_argument("--username", required=True)
+    add_account.add_argument("--role", required=True, choices=[role.value for role in AccountRole])
+    link = add_account.add_mutually_exclusive_group()
+    link.add_argument("--resident", help="the resident a resident account belongs to")
+    link.add_argument("--staff", help="the staff member a staff, night lead, manager (or admin) account belongs to")
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="make an API token for an account and print it (shown only once)")
+    create.add_argument("--username", required=True)
     return parser
+
+
+def _password() -> str:
+    """From a terminal, asked twice without echo; otherwise the first line of stdin (for scripts)."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise PeopleError("password_mismatch", "the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _people_command(settings: HubSettings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            if args.command == "account":
+                made = create_account(session, username=args.username, password=_password(),
+                                      role=AccountRole(args.role), resident_id=args.resident, staff_id=args.staff)
+                session.commit()
+                print(f"account {made.username} ({made.role}) made")
+            else:
+                token = issue_token(session, account_named(session, args.username))
+                session.commit()
+                print(token)
+            return 0
+    except PeopleError as error:
+        print(f"threshold-hub: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
 
 
 def _registry_command(settings: HubSettings, args: argparse.Namespace) -> int:
@@ -102,5 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "hub-key":
         print(public_key_b64(load_or_create_hub_key(settings.key_file)))
         return 0
+    if args.command in ("account", "token"):
+        return _people_command(settings, args)
     return _registry_command(settings, args)
 

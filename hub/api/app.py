@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub.api.routes import devices, events, health
+from hub.api.routes import accounts, devices, events, health, people, preferences
 from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
 
@@ -22,11 +22,12 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Threshold hub",
         version="1",
-        description="Devices, their status and the events they recorded. Events are read-only here, always.",
+        description="Devices, their status and the events they recorded (read-only here, always); homes, residents, "
+        "staff and accounts; residents' entry preferences, versioned.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
-    for module in (health, devices, events):
+    for module in (health, devices, events, accounts, people, preferences):
         app.include_router(module.router, prefix="/api/v1")
     return app

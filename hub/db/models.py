@@ -1,14 +1,19 @@
-"""The hub's tables. Events are append-only: nothing in the hub updates or deletes one."""
+"""The hub's tables. Events and preference versions are append-only: nothing in the hub updates or deletes one."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -117,3 +122,176 @@ class DeviceHead(Base):
     device: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("devices.id"), primary_key=True)
     acked_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     max_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StaffRole(StrEnum):
+    STAFF = "staff"
+    NIGHT_LEAD = "night_lead"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class AccountRole(StrEnum):
+    RESIDENT = "resident"
+    STAFF = "staff"
+    NIGHT_LEAD = "night_lead"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Basis(StrEnum):
+    """On what authority a preference version was set."""
+
+    OWN_CHOICE = "own_choice"
+    WITH_SUPPORT = "with_support"
+    BEST_INTERESTS = "best_interests"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(value.value) for value in values)})"
+
+
+class Home(Base):
+    """A care home or supported-living site; its id is the `site` its doors publish under."""
+
+    __tablename__ = "homes"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Room(Base):
+    """A room of a home: the id its doors name in the device registry."""
+
+    __tablename__ = "rooms"
+
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("homes.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("homes.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Tenancy(Base):
+    """Who lived in which room when. A move adds a row; the only change ever made to one is closing it (`ended_at`)."""
+
+    __tablename__ = "tenancies"
+    __table_args__ = (
+        ForeignKeyConstraint(["home_id", "room_id"], ["rooms.home_id", "rooms.id"]),
+        Index("ix_tenancies_room", "home_id", "room_id", "started_at"),
+        CheckConstraint("ended_at IS NULL OR ended_at > started_at", name="ck_tenancies_ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"), index=True)
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Staff(Base):
+    """A member of staff; the id is the one their handset and badge send in events."""
+
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint(_one_of("role", StaffRole), name="ck_staff_role"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("homes.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Shift(Base):
+    """The duty roster: who is on shift when (UTC)."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        Index("ix_shifts_staff_start", "staff_id", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="ck_shifts_ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("staff.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Account(Base):
+    """Someone who signs in: a resident, a member of staff, or an admin (who need not be on a home's staff)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", AccountRole), name="ck_accounts_role"),
+        CheckConstraint(
+            "(role = 'resident' AND resident_id IS NOT NULL AND staff_id IS NULL)"
+            " OR (role IN ('staff', 'night_lead', 'manager') AND staff_id IS NOT NULL AND resident_id IS NULL)"
+            " OR (role = 'admin' AND resident_id IS NULL)",
+            name="ck_accounts_link",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    resident_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"), default=None)
+    staff_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("staff.id"), default=None)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token, kept only as its SHA-256: the token itself is shown once, when it is made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class PreferenceVersion(Base):
+    """One version of a resident's entry preferences. A change is a new row; the database refuses any other change."""
+
+    __tablename__ = "preference_versions"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "version", name="uq_preference_versions_resident_version"),
+        CheckConstraint(_one_of("basis", Basis), name="ck_preference_versions_basis"),
+        CheckConstraint(
+            "(basis = 'own_choice' AND supporter_staff_id IS NULL AND mca_reference IS NULL AND review_date IS NULL)"
+            " OR (basis = 'with_support' AND supporter_staff_id IS NOT NULL AND mca_reference IS NULL"
+            " AND review_date IS NULL)"
+            " OR (basis = 'best_interests' AND mca_reference IS NOT NULL AND review_date IS NOT NULL)",
+            name="ck_preference_versions_authority",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    resident_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("residents.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by_account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))
+    basis: Mapped[str] = mapped_column(String(16))
+    supporter_staff_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("staff.id"), default=None)
+    mca_reference: Mapped[str | None] = mapped_column(String(200), default=None)
+    review_date: Mapped[date | None] = mapped_column(Date, default=None)
+    wait_s: Mapped[int | None] = mapped_column(Integer)
+    quiet_hours: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    dnd_allowed: Mapped[bool] = mapped_column(Boolean)
+    not_now_hold_s: Mapped[int] = mapped_column(Integer)
+    show_knocker: Mapped[bool] = mapped_column(Boolean)
+    excluded_staff: Mapped[list[str]] = mapped_column(JSON)
+    night_checks: Mapped[list[dict[str, str]]] = mapped_column(JSON)

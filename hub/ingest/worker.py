@@ -126,20 +126,24 @@ class IngestWorker:
 
     def publish_configs(self) -> None:
         """Publish the signed, retained config of every device whose config version is new to this process."""
+        due: list[tuple[Device, tuple[str, bytes] | None]] = []
         try:
             with self.sessions() as session:
-                devices = list(session.scalars(select(Device)))
+                for device in session.scalars(select(Device)):
+                    if self.published_configs.get(device.id) == device.config_version:
+                        continue
+                    # Built while the session is open: a door's settings come from its resident's preferences.
+                    sealed = None if device.retired_at is not None else sealed_config(session, device, self.hub_key)
+                    due.append((device, sealed))
         except SQLAlchemyError:
             log.exception("could not read the registry; configs not published this round")
             return
-        for device in devices:
-            if self.published_configs.get(device.id) == device.config_version:
-                continue
-            if device.retired_at is not None:
+        for device, sealed in due:
+            if sealed is None:
                 # A retired device gets no config: clear the retained one.
                 self.link.publish_retained(device_topic(device.site, device.id, DeviceChannel.CONFIG), b"")
             else:
-                self.link.publish_retained(*sealed_config(device, self.hub_key))
+                self.link.publish_retained(*sealed)
             self.published_configs[device.id] = device.config_version
 
 

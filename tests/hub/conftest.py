@@ -21,8 +21,12 @@ from firmware_sim.local_services import LocalBroker, LocalPostgres
 from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
+from hub.db.models import Account, AccountRole, StaffRole
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.worker import run_worker
+from hub.people.accounts import issue_token
+from hub.people.homes import add_home, add_resident, add_room, add_staff, move_in
+from hub.people.passwords import hash_password
 from hub.registry import register_device
 from protocol.envelope import seal
 from protocol.events import event_body
@@ -172,3 +176,56 @@ def devices_side(broker: LocalBroker) -> Iterator[DeviceSide]:
     side = DeviceSide(broker.port)
     yield side
     side.close()
+
+
+# People: two homes with their residents, staff and accounts, each account with a live token. -------------------
+
+TEST_PASSWORD = "correct horse battery"
+_TEST_PASSWORD_HASH = hash_password(TEST_PASSWORD)  # hashed once: argon2id is slow on purpose
+
+
+@dataclass
+class People:
+    """Oakwood (the vector device's site; ada in room-12, ben in room-14) and Elmfield (cy in room-01), with an
+    account per person named as below, and a token for each."""
+
+    sessions: sessionmaker[Session]
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+PEOPLE_STAFF = {  # account and staff id → (home, role)
+    "sam": ("oakwood", StaffRole.STAFF), "nia": ("oakwood", StaffRole.NIGHT_LEAD),
+    "meg": ("oakwood", StaffRole.MANAGER), "eve": ("elmfield", StaffRole.STAFF),
+    "max": ("elmfield", StaffRole.MANAGER),
+}
+PEOPLE_RESIDENTS = {"ada": ("oakwood", "room-12"), "ben": ("oakwood", "room-14"), "cy": ("elmfield", "room-01")}
+
+
+@pytest.fixture
+def people(sessions: sessionmaker[Session]) -> People:
+    tokens: dict[str, str] = {}
+    with sessions() as session:
+        for home in ("oakwood", "elmfield"):
+            add_home(session, home_id=home, name=home.title(), time_zone="Europe/London")
+        for resident, (home, room) in PEOPLE_RESIDENTS.items():
+            add_room(session, home, room)
+            add_resident(session, resident_id=resident, display_name=resident.title(), home_id=home)
+            move_in(session, resident, room)
+        for name, (home, role) in PEOPLE_STAFF.items():
+            add_staff(session, staff_id=name, name=name.title(), home_id=home, role=role)
+        links: dict[str, tuple[AccountRole, str | None, str | None]] = {
+            "admin": (AccountRole.ADMIN, None, None),
+            **{name: (AccountRole.RESIDENT, name, None) for name in PEOPLE_RESIDENTS},
+            **{name: (AccountRole(role.value), None, name) for name, (_home, role) in PEOPLE_STAFF.items()},
+        }
+        for name, (role, resident, staff) in links.items():
+            account = Account(username=name, password_hash=_TEST_PASSWORD_HASH, role=role.value,
+                              resident_id=resident, staff_id=staff, disabled=False, created_at=datetime.now(UTC))
+            session.add(account)
+            session.flush()
+            tokens[name] = issue_token(session, account)
+        session.commit()
+    return People(sessions, tokens)

@@ -1,18 +1,23 @@
 """`threshold-hub` against a real database, with the worker publishing what the registry commands change."""
 
+import io
 import threading
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.cli import main
 from hub.core.config import HubSettings
+from hub.db.models import Account
+from hub.people.accounts import signed_in
+from hub.people.passwords import password_matches
 from protocol.config import DeviceConfig
 from protocol.envelope import open_sealed
 from protocol.errors import ProtocolError
 from protocol.signing import generate_private_key, public_key_b64, public_key_from_b64
 from protocol.topics import DeviceChannel, device_topic
-from tests.hub.conftest import VECTORS, DeviceSide, wait_until
+from tests.hub.conftest import VECTORS, DeviceSide, People, wait_until
 
 NEW_KEY = public_key_b64(generate_private_key())
 CONFIG_TOPIC = device_topic("oakwood", "door-0100", DeviceChannel.CONFIG)
@@ -108,3 +113,33 @@ def test_a_door_without_a_room_is_refused(hub_env: HubSettings, capsys: pytest.C
     assert code == 2 and "DOOR=ROOM" in err
     code, out, _ = run(capsys, "device", "list")
     assert "door-0300" not in out
+
+
+def test_account_add_then_token_create(
+    hub_env: HubSettings, people: People, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("night shift passphrase\n"))
+    code, out, _ = run(capsys, "account", "add", "--username", "nia.lead", "--role", "night_lead", "--staff", "nia")
+    assert code == 0 and "nia.lead" in out
+    code, out, _ = run(capsys, "token", "create", "--username", "nia.lead")
+    token = out.strip()
+    assert code == 0 and len(token) >= 40
+    with people.sessions() as session:
+        caller = signed_in(session, token)
+        assert caller is not None and caller.account.username == "nia.lead" and caller.home_id == "oakwood"
+        stored = session.scalar(select(Account.password_hash).where(Account.username == "nia.lead"))
+        assert stored.startswith("$argon2id$") and password_matches(stored, "night shift passphrase")
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["account", "add", "--username", "x.y", "--role", "manager", "--staff", "nia"], "role_mismatch"),
+    (["account", "add", "--username", "ada", "--role", "resident", "--resident", "ada"], "username_taken"),
+    (["token", "create", "--username", "nobody"], "unknown_account"),
+])
+def test_bad_account_commands_say_why(
+    hub_env: HubSettings, people: People, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    argv: list[str], reason: str,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a good long password\n"))
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and reason in err and out == ""
