@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import Device
 from protocol.errors import ProtocolError
+from protocol.hub_events import HUB_SOURCE
 from protocol.signing import public_key_from_b64
 from protocol.topics import check_id
 
@@ -58,6 +59,8 @@ def register_device(session: Session, *, site: str, device: str, public_key: str
         check_id("device", device)
     except ProtocolError as error:
         raise RegistryError(error.reason, error.detail) from None
+    if device == HUB_SOURCE:
+        raise RegistryError("reserved_id", f"{HUB_SOURCE!r} is the hub's own chain, not a device")
     entry = Device(
         id=device,
         site=site,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -295,3 +296,117 @@ class PreferenceVersion(Base):
     show_knocker: Mapped[bool] = mapped_column(Boolean)
     excluded_staff: Mapped[list[str]] = mapped_column(JSON)
     night_checks: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+
+
+class EntryRecord(Base):
+    """One decision about one door opening, as the entry rules made it. A re-decision (a late event, the door
+    closing) adds the next revision; no row is ever changed, so every earlier decision stays in the history."""
+
+    __tablename__ = "entry_decisions"
+    __table_args__ = (
+        UniqueConstraint("door_opened_event_id", "revision", name="uq_entry_decisions_opening_revision"),
+        Index("ix_entry_decisions_site_opened", "site", "opened_at"),
+        Index("ix_entry_decisions_room_opened", "room", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    door_opened_event_id: Mapped[int] = mapped_column(BigId, ForeignKey("events.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(32), comment="first, late_event or door_closed")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    site: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    device: Mapped[str] = mapped_column(String(ID_LENGTH))
+    door: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    resident_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    sentence: Mapped[str] = mapped_column(Text)
+    rules_version: Mapped[str] = mapped_column(String(32))
+    preference_version: Mapped[int | None] = mapped_column(Integer)
+    who: Mapped[str] = mapped_column(String(ID_LENGTH))
+    knock_event_id: Mapped[int | None] = mapped_column(BigId)
+    answer_event_id: Mapped[int | None] = mapped_column(BigId)
+    waited_ms: Mapped[int | None] = mapped_column(BigInteger)
+    wait_s: Mapped[int | None] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    inside_ms: Mapped[int | None] = mapped_column(BigInteger)
+    rests_on: Mapped[list[str]] = mapped_column(JSON)
+    review_required: Mapped[bool] = mapped_column(Boolean)
+
+
+class AlertRecord(Base):
+    """An alert's current state (hub/rules/alerts.py's AlertState); every change is also an AlertChangeRecord and
+    an event in the hub's own chain. At most one active alert per subject and type, enforced here."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_one_active", "subject", "type", unique=True,
+            postgresql_where=text("cleared_at IS NULL"), sqlite_where=text("cleared_at IS NULL"),
+        ),
+        Index("ix_alerts_site_raised", "site", "raised_at"),
+        Index("ix_alerts_next_escalation", "next_escalation_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    site: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    type: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    subject_staff: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    sentence: Mapped[str] = mapped_column(Text)
+    rests_on: Mapped[list[str]] = mapped_column(JSON)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    clear_note: Mapped[str | None] = mapped_column(Text, default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolution_note: Mapped[str | None] = mapped_column(Text, default=None)
+    escalated: Mapped[list[int]] = mapped_column(JSON, default=list)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class AlertChangeRecord(Base):
+    """One line of an alert's history (append-only)."""
+
+    __tablename__ = "alert_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("alerts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+
+
+class CheckIn(Base):
+    """A lone worker's check-in from their handset while in a room (append-only)."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_staff_at", "staff_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("staff.id"))
+    site: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room: Mapped[str] = mapped_column(String(ID_LENGTH))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PendingHubEvent(Base):
+    """Something a person did through the hub (a preference version, a remote knock, a timeline read), written in
+    the same transaction as the change itself and signed into the hub's own chain by the worker, its one writer."""
+
+    __tablename__ = "pending_hub_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    type: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

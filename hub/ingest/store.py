@@ -20,6 +20,7 @@ from hub.ingest.message import ReceivedMessage
 from protocol.envelope import load_json_object, split_envelope
 from protocol.errors import ProtocolError
 from protocol.events import MAX_SAFE_INT, Event, EventType, parse_event
+from protocol.hub_events import HUB_SOURCE
 from protocol.messages import DeviceStatus
 from protocol.signing import b64decode_exact, chain_hash, signed_bytes
 from protocol.topics import DeviceChannel, DeviceTopic, parse_device_topic
@@ -95,6 +96,9 @@ def _verify(checked: CheckedEvent, device: Device | None, keys: VerifyKeys) -> b
     topic, event = checked.topic, checked.event
     if device is None:
         return Rejection(checked.message, "unknown_device", f"no device {topic.device!r} is registered",
+                         topic.device, event.seq)
+    if device.id == HUB_SOURCE:
+        return Rejection(checked.message, "reserved_device", "only the hub itself writes the hub's chain",
                          topic.device, event.seq)
     if device.retired_at is not None:
         return Rejection(checked.message, "unknown_device", f"device {topic.device!r} is retired",

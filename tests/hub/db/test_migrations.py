@@ -38,7 +38,7 @@ def test_the_migrations_match_the_models(engine: Engine) -> None:
 def test_migrating_twice_changes_nothing(migrated_url: str, engine: Engine) -> None:
     upgrade(migrated_url)
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002_people"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003_entries_alerts"
 
 
 @pytest.mark.parametrize("statement", [
@@ -66,3 +66,39 @@ def test_a_pair_is_unique_in_the_database_itself(registered: sessionmaker[Sessio
     with registered() as session, pytest.raises(IntegrityError):
         session.execute(StoredEvent.__table__.insert(), [{**row, "hash": "other"}])
         session.commit()
+
+
+@pytest.mark.parametrize("table", ["entry_decisions", "alert_changes", "check_ins"])
+@pytest.mark.parametrize("operation", ["UPDATE {table} SET id = id", "DELETE FROM {table}"])
+def test_decisions_alert_history_and_check_ins_cannot_change(engine: Engine, table: str, operation: str) -> None:
+    with engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
+        # The trigger fires per row on PostgreSQL; a statement on an empty table must still be refused there,
+        # so a row is needed: the refusal, not the row, is what this asserts.
+        if table == "check_ins":
+            connection.execute(text(
+                "INSERT INTO homes (id, name, time_zone, created_at) VALUES ('h', 'H', 'UTC', CURRENT_TIMESTAMP)"))
+            connection.execute(text(
+                "INSERT INTO staff (id, name, home_id, role, created_at) VALUES ('s', 'S', 'h', 'staff', CURRENT_TIMESTAMP)"))
+            connection.execute(text(
+                "INSERT INTO check_ins (staff_id, site, room, at) VALUES ('s', 'h', 'r', CURRENT_TIMESTAMP)"))
+        elif table == "alert_changes":
+            connection.execute(text(
+                "INSERT INTO alerts (id, site, type, subject, sentence, rests_on, raised_at, escalated) "
+                "VALUES ('a', 'h', 'tamper', 'device:x', 'S', '[]', CURRENT_TIMESTAMP, '[]')"))
+            connection.execute(text(
+                "INSERT INTO alert_changes (alert_id, action, by, at, status) "
+                "VALUES ('a', 'raised', 'hub', CURRENT_TIMESTAMP, 'active_unacknowledged')"))
+        else:
+            # entry_decisions rows name the door opening they decide, so an event comes first.
+            connection.execute(text(
+                "INSERT INTO devices (id, site, public_key, doors, config_version, created_at, status) "
+                "VALUES ('d', 'h', 'k', '{}', 1, CURRENT_TIMESTAMP, 'unknown')"))
+            connection.execute(text(
+                "INSERT INTO events (site, device, seq, type, ts_ms, mono_ms, boot, prev, hash, sig, signed, received_at)"
+                " VALUES ('h', 'd', 1, 'door.opened', 1, 1, 'b', 'p', 'h', 's', '{}', CURRENT_TIMESTAMP)"))
+            connection.execute(text(
+                "INSERT INTO entry_decisions (door_opened_event_id, revision, cause, decided_at, site, device, "
+                "opened_at, kind, outcome, reason, sentence, rules_version, who, rests_on, review_required) "
+                "SELECT id, 1, 'first', CURRENT_TIMESTAMP, 'h', 'd', CURRENT_TIMESTAMP, 'entry', 'permitted', "
+                "'consent', 'S', 'entries-v1', 'unidentified', '[]', false FROM events"))
+        connection.execute(text(operation.format(table=table)))

@@ -1,0 +1,79 @@
+"""The hub's own chain: signed with the hub key, chained like a door's, and written only by its one writer."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.chain import HubChain, record_for_chain
+from hub.db.models import PendingHubEvent, StoredEvent
+from hub.ingest.store import VerifyKeys, store_batch
+from hub.registry import RegistryError, register_device
+from protocol.envelope import seal
+from protocol.events import event_body
+from protocol.hub_events import HUB_SOURCE, HubEventType
+from protocol.signing import GENESIS_PREV, chain_hash, generate_private_key, public_key_b64, public_key_from_b64, verify
+from protocol.topics import DeviceChannel, device_topic
+from tests.hub.conftest import received
+
+
+def test_hub_events_are_signed_and_chained(sessions: sessionmaker[Session]) -> None:
+    key = generate_private_key()
+    chain = HubChain(key)
+    with sessions() as session:
+        chain.ensure_source(session)
+        chain.append(session, "oakwood", HubEventType.KNOCK_SENT, {"staff": "staff-17", "room": "room-12"})
+        record_for_chain(session, "oakwood", HubEventType.PREFERENCES_VERSIONED, {"resident": "r1", "version": 2})
+        session.commit()
+    with sessions() as session:
+        assert chain.sign_pending(session) == 1
+        session.commit()
+    with sessions() as session:
+        rows = session.scalars(select(StoredEvent).where(StoredEvent.device == HUB_SOURCE).order_by(StoredEvent.seq)).all()
+        assert session.scalars(select(PendingHubEvent)).all() == []
+    assert [row.type for row in rows] == ["hub.knock.sent", "hub.preferences.versioned"]
+    prev = GENESIS_PREV
+    for row in rows:
+        body = json.loads(row.signed)
+        assert body["prev"] == prev == row.prev
+        verify(public_key_from_b64(public_key_b64(key)), body, row.sig)
+        prev = chain_hash(row.signed.encode())
+    assert rows[1].site == "oakwood"
+
+
+def test_a_new_hub_process_continues_the_chain(sessions: sessionmaker[Session]) -> None:
+    key = generate_private_key()
+    with sessions() as session:
+        HubChain(key).append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "s"})
+        session.commit()
+    with sessions() as session:
+        HubChain(key).append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "s"})
+        session.commit()
+        first, second = session.scalars(
+            select(StoredEvent).where(StoredEvent.device == HUB_SOURCE).order_by(StoredEvent.seq)
+        ).all()
+    assert (first.seq, second.seq) == (1, 2)
+    assert second.prev == first.hash
+
+
+def test_no_device_may_be_registered_as_the_hub(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, pytest.raises(RegistryError) as error:
+        register_device(session, site="oakwood", device=HUB_SOURCE,
+                        public_key=public_key_b64(generate_private_key()), doors={"d1": "room-1"})
+    assert error.value.reason == "reserved_id"
+
+
+def test_events_sent_over_mqtt_as_the_hub_are_refused(sessions: sessionmaker[Session]) -> None:
+    key = generate_private_key()
+    chain = HubChain(key)
+    with sessions() as session:
+        chain.ensure_source(session)
+        session.commit()
+    body = event_body(device=HUB_SOURCE, seq=1, prev=GENESIS_PREV, boot="b", mono_ms=0, ts_ms=0,
+                      type="door.opened", door="d1")
+    topic = device_topic(HUB_SOURCE, HUB_SOURCE, DeviceChannel.EVENT)
+    with sessions() as session:
+        outcome = store_batch(session, [received(topic, seal(key, "event", body))], VerifyKeys())
+        session.commit()
+    assert [rejection.reason for rejection in outcome.rejected] == ["reserved_device"]
