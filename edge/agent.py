@@ -193,6 +193,7 @@ class DoorAgent:
             quiet_hours=tuple(door_config.quiet_hours),
             not_now_hold_s=float(extra.get("not_now_hold_s", settings.not_now_hold_s)),
             answer_hold_s=float(extra.get("answer_hold_s", settings.answer_hold_s)),
+            dnd_allowed=bool(extra.get("dnd_allowed", True)),
         )
 
     def _intervals(self) -> tuple[float, float]:

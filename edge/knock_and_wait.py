@@ -10,7 +10,7 @@ The rules, in the resident's favour where a choice had to be made:
 - "not now" holds for `not_now_hold_s`; a knock during the hold is recorded but does not chime or start a
   wait, and when the hold ends the door rests, ready for a gentle re-knock;
 - with do not disturb on, a knock is recorded without a chime and the wait never runs out; the resident can
-  still answer;
+  still answer; where the resident's preferences do not allow do not disturb, the button does nothing;
 - "come in" and "may enter" end when the door closes after opening, or after `answer_hold_s`.
 """
 
@@ -29,6 +29,7 @@ class KnockPolicy:
     quiet_hours: tuple[QuietHours, ...] = ()
     not_now_hold_s: float = 120.0
     answer_hold_s: float = 60.0
+    dnd_allowed: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class KnockAndWait:
         return effects
 
     def set_dnd(self, on: bool, now: float) -> list[Effect]:
-        if on == self.dnd:
+        if on == self.dnd or (on and not self.policy.dnd_allowed):
             return []
         self.dnd = on
         effects: list[Effect] = [Record(EventType.DND_ON if on else EventType.DND_OFF)]
@@ -185,4 +186,6 @@ class KnockAndWait:
     def change_policy(self, policy: KnockPolicy) -> list[Effect]:
         """A new signed config: the wait of a knock already waiting is measured from its knock as before."""
         self.policy = policy
+        if self.dnd and not policy.dnd_allowed:
+            return self.set_dnd(False, 0.0)
         return []

@@ -192,3 +192,19 @@ def test_a_new_policy_measures_a_waiting_knock_from_its_knock():
     door.change_policy(KnockPolicy(wait_s=10))
     assert door.next_deadline() == 10.0
     assert records(door.tick(10.0))[0] == (EventType.KNOCK_EXPIRED, {"request": "r1", "waited_ms": 10000})
+
+
+def test_dnd_button_does_nothing_where_the_resident_has_not_allowed_it():
+    door = KnockAndWait(KnockPolicy(wait_s=5, dnd_allowed=False))
+    assert door.set_dnd(True, 0.0) == []
+    assert door.indicator == S.IDLE
+    knock = door.knock("r1", "button", 1.0)
+    assert any(isinstance(e, Chime) for e in knock)
+
+
+def test_a_config_that_stops_allowing_dnd_turns_it_off():
+    door = KnockAndWait(KnockPolicy(wait_s=5))
+    door.set_dnd(True, 0.0)
+    effects = door.change_policy(KnockPolicy(wait_s=5, dnd_allowed=False))
+    assert records(effects)[0] == (EventType.DND_OFF, {})
+    assert door.indicator == S.IDLE
