@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from hub.chain import record_for_chain
 from hub.db.models import Home, Resident, Room, Shift, Staff, StaffRole, Tenancy
 from hub.people.doors import bump_configs
 from hub.people.errors import Conflict, NotFound, PeopleError
 from protocol.errors import ProtocolError
+from protocol.hub_events import HubEventType
 from protocol.topics import check_id
 
 
@@ -181,6 +183,8 @@ def move_in(session: Session, resident_id: str, room_id: str, at: datetime | Non
     tenancy = Tenancy(resident_id=resident_id, home_id=resident.home_id, room_id=room_id, started_at=at)
     session.add(tenancy)
     session.flush()
+    record_for_chain(session, resident.home_id, HubEventType.TENANCY_CHANGED,
+                     {"resident": resident_id, "moved_in": room_id, "at": at.isoformat()}, room=room_id)
     bump_configs(session, resident.home_id, touched)
     return tenancy
 
@@ -195,5 +199,8 @@ def move_out(session: Session, resident_id: str, at: datetime | None = None) -> 
     _after_last_move(session, resident_id, at)
     tenancy.ended_at = at
     session.flush()
+    record_for_chain(session, tenancy.home_id, HubEventType.TENANCY_CHANGED,
+                     {"resident": resident_id, "moved_out": tenancy.room_id, "at": at.isoformat()},
+                     room=tenancy.room_id)
     bump_configs(session, tenancy.home_id, {tenancy.room_id})
     return tenancy

@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.chain import record_for_chain
 from hub.db.models import Account, AccountRole, Basis, Home, PreferenceVersion, Resident, Staff
 from hub.people.doors import bump_configs
 from hub.people.errors import PeopleError
 from hub.people.homes import current_tenancy
 from protocol.config import QuietHours
+from protocol.hub_events import HubEventType
 from protocol.topics import ID_PATTERN
 
 MAX_SPANS = 12
@@ -157,6 +159,12 @@ def record_preferences(
     session.add(version)
     session.flush()
     tenancy = current_tenancy(session, resident.id)
+    record_for_chain(
+        session, resident.home_id, HubEventType.PREFERENCES_VERSIONED,
+        {"resident": resident.id, "version": version.version, "basis": version.basis, "set_by": author.username,
+         "values": preferences.model_dump(mode="json", by_alias=True)},
+        room=tenancy.room_id if tenancy else None,
+    )
     if tenancy is not None:
         bump_configs(session, tenancy.home_id, {tenancy.room_id})
     return version

@@ -7,15 +7,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.chain import HubChain, record_for_chain
-from hub.db.models import PendingHubEvent, StoredEvent
+from hub.db.models import Account, Basis, PendingHubEvent, Resident, StoredEvent
 from hub.ingest.store import VerifyKeys, store_batch
+from hub.people.preferences import EntryPreferences, record_preferences
 from hub.registry import RegistryError, register_device
 from protocol.envelope import seal
 from protocol.events import event_body
 from protocol.hub_events import HUB_SOURCE, HubEventType
 from protocol.signing import GENESIS_PREV, chain_hash, generate_private_key, public_key_b64, public_key_from_b64, verify
 from protocol.topics import DeviceChannel, device_topic
-from tests.hub.conftest import received
+from tests.hub.conftest import People, received
 
 
 def test_hub_events_are_signed_and_chained(sessions: sessionmaker[Session]) -> None:
@@ -77,3 +78,21 @@ def test_events_sent_over_mqtt_as_the_hub_are_refused(sessions: sessionmaker[Ses
         outcome = store_batch(session, [received(topic, seal(key, "event", body))], VerifyKeys())
         session.commit()
     assert [rejection.reason for rejection in outcome.rejected] == ["reserved_device"]
+
+
+def test_a_preference_version_is_recorded_for_the_hub_chain(sessions: sessionmaker[Session], people: People) -> None:
+    with sessions() as session:
+        resident = session.get_one(Resident, "ada")
+        author = session.scalars(select(Account).where(Account.username == "ada")).one()
+        record_preferences(session, resident=resident, author=author, basis=Basis.OWN_CHOICE,
+                           preferences=EntryPreferences(wait_s=45))
+        session.commit()
+    key = generate_private_key()
+    with sessions() as session:
+        HubChain(key).sign_pending(session)
+        session.commit()
+        stored = session.scalars(select(StoredEvent).where(StoredEvent.type == "hub.preferences.versioned")).all()
+    assert len(stored) == 1
+    body = json.loads(stored[0].signed)
+    assert body["data"]["resident"] == "ada" and body["data"]["values"]["wait_s"] == 45
+    assert stored[0].room == "room-12" and stored[0].site == "oakwood"
