@@ -1,5 +1,5 @@
 """`threshold-hub`: migrate the database, run the worker or the API, manage the device registry, make accounts and
-API tokens, show the hub key."""
+API tokens, show the hub key; checkpoints, the database check, cases and their bundles, retention, the witness."""
 
 import argparse
 import getpass
@@ -10,6 +10,7 @@ from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import AccountRole
+from hub.evidence import commands as evidence_commands
 from hub.keys import load_or_create_hub_key
 from hub.people.accounts import account_named, create_account, issue_token
 from hub.people.errors import PeopleError
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="make an API token for an account and print it (shown only once)")
     create.add_argument("--username", required=True)
+    evidence_commands.add_commands(commands)
     return parser
 
 
@@ -152,5 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("account", "token"):
         return _people_command(settings, args)
+    if args.command in evidence_commands.COMMANDS:
+        return evidence_commands.run(settings, args)
     return _registry_command(settings, args)
 

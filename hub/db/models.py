@@ -410,3 +410,49 @@ class PendingHubEvent(Base):
     type: Mapped[str] = mapped_column(String(128))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckpointRecord(Base):
+    """A signed checkpoint over the head of every chain (hub/evidence/checkpoints.py). Checkpoints chain to each
+    other like events do, and the table is append-only."""
+
+    __tablename__ = "checkpoints"
+
+    n: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tree_size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(44))
+    leaves: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    prev: Mapped[str] = mapped_column(String(44))
+    body: Mapped[str] = mapped_column(Text, comment="the exact signed bytes of the checkpoint body")
+    sig: Mapped[str] = mapped_column(String(88))
+
+
+class Case(Base):
+    """An investigation. While open (`closed_at` is null) it holds its scope: the retention purge never touches it."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(ID_LENGTH))
+    opened_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    rooms: Mapped[list[str]] = mapped_column(JSON)
+    staff: Mapped[list[str]] = mapped_column(JSON)
+    window_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class PurgedEvent(Base):
+    """An event whose payload the retention purge removed; the events row keeps its hash, prev and seq (append-only)."""
+
+    __tablename__ = "purged_events"
+    __table_args__ = (UniqueConstraint("device", "seq", name="uq_purged_events_device_seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device: Mapped[str] = mapped_column(String(ID_LENGTH))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    data_class: Mapped[str] = mapped_column(String(32))
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
