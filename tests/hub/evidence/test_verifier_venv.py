@@ -28,19 +28,24 @@ def clean_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
+def _outside_env() -> dict[str, str]:
+    """This machine's environment without any path into the project."""
+    return {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
 def _run(python: Path, bundle: Path) -> subprocess.CompletedProcess[str]:
     """Run the verifier copied out of the bundle, from a folder holding only it, with no path into the project."""
     folder = bundle.parent / f"{bundle.stem}-verifier"
     folder.mkdir()
     with zipfile.ZipFile(bundle) as archive:
         (folder / "verify_bundle.py").write_bytes(archive.read("verify_bundle.py"))
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run([str(python), "verify_bundle.py", str(bundle)], cwd=folder, env=env, capture_output=True,
+    return subprocess.run([str(python), "verify_bundle.py", str(bundle)], cwd=folder, env=_outside_env(), capture_output=True,
                           text=True, timeout=60)
 
 
 def test_the_environment_is_clean(clean_python: Path) -> None:
-    probe = subprocess.run([str(clean_python), "-c", "import hub"], capture_output=True, text=True, cwd="/")
+    probe = subprocess.run([str(clean_python), "-c", "import hub"], capture_output=True, text=True, cwd="/",
+                           env=_outside_env())
     assert probe.returncode != 0 and "No module named 'hub'" in probe.stderr
     assert Path(sys.prefix) != clean_python.parent.parent
 
