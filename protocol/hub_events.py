@@ -17,3 +17,4 @@ class HubEventType(StrEnum):
     ENTRY_DECIDED = "hub.entry.decided"
     ALERT_CHANGED = "hub.alert.changed"
     TIMELINE_READ = "hub.timeline.read"
+    WELFARE_PROMPTED = "hub.welfare.prompted"

@@ -1,33 +1,58 @@
-"""The API application: `create_app(settings)` builds it on its own engine."""
+"""The API application: `create_app(settings)` builds it on its own engine, with its own MQTT client."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub.api.routes import accounts, devices, events, health, people, preferences
+from hub.api.broker import LiveLink
+from hub.api.routes import (
+    accounts,
+    alerts,
+    check_ins,
+    devices,
+    entries,
+    events,
+    health,
+    knocks,
+    live,
+    people,
+    preferences,
+    summary,
+)
 from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
+from hub.keys import load_or_create_hub_key
 
 
 def create_app(settings: HubSettings | None = None) -> FastAPI:
     settings = settings or HubSettings()
     engine = make_engine(settings.database_url)
+    link = LiveLink(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The same key file as the worker's: commands are signed by the hub, whichever process sends them.
+        app.state.hub_key = load_or_create_hub_key(settings.key_file)
+        link.start(asyncio.get_running_loop())
         yield
+        link.stop()
         engine.dispose()
 
     app = FastAPI(
         title="Threshold hub",
         version="1",
         description="Devices, their status and the events they recorded (read-only here, always); homes, residents, "
-        "staff and accounts; residents' entry preferences, versioned.",
+        "staff and accounts; residents' entry preferences, versioned; alerts, acknowledged and resolved by named "
+        "people; a live stream of alerts and room states (Server-Sent Events); remote knocks; lone-worker "
+        "check-ins; entry decisions; the night summary.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
-    for module in (health, devices, events, accounts, people, preferences):
+    app.state.live = link
+    for module in (health, devices, events, accounts, people, preferences, alerts, live, knocks, check_ins, entries,
+                   summary):
         app.include_router(module.router, prefix="/api/v1")
     return app

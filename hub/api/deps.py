@@ -5,12 +5,15 @@ dependencies a route names in its signature, so a route cannot forget one withou
 """
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, status
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from hub.api.broker import LiveLink
 from hub.api.problems import problem
 from hub.core.config import HubSettings
 from hub.db.models import AccountRole, Home, Resident
@@ -18,6 +21,9 @@ from hub.people.accounts import SignedIn, signed_in
 
 CARERS = frozenset({AccountRole.STAFF, AccountRole.NIGHT_LEAD, AccountRole.MANAGER})
 """Roles that care for a home's residents and so may see their data."""
+
+LEADS = frozenset({AccountRole.NIGHT_LEAD, AccountRole.MANAGER})
+"""Roles that look back over a home's nights: entries, timelines, the night summary."""
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -29,8 +35,24 @@ def get_settings(request: Request) -> HubSettings:
     return request.app.state.settings
 
 
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """For a streaming response, which outlives its request's own session."""
+    return request.app.state.sessions
+
+
+def get_live(request: Request) -> LiveLink:
+    return request.app.state.live
+
+
+def get_hub_key(request: Request) -> Ed25519PrivateKey:
+    return request.app.state.hub_key
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[HubSettings, Depends(get_settings)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+LiveDep = Annotated[LiveLink, Depends(get_live)]
+HubKeyDep = Annotated[Ed25519PrivateKey, Depends(get_hub_key)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/auth/token")
 
@@ -114,3 +136,49 @@ def home_on_register(home_id: str, caller: CallerDep, session: SessionDep) -> Ho
 
 
 HomeOnRegisterDep = Annotated[Home, Depends(home_on_register)]
+
+
+@dataclass(frozen=True)
+class AtHome:
+    """A caller acting in a home they work in, with a role the route allows."""
+
+    caller: SignedIn
+    home: Home
+
+    @property
+    def staff_id(self) -> str:
+        # Carers' accounts always name their staff member (ck_accounts_link).
+        assert self.caller.account.staff_id is not None
+        return self.caller.account.staff_id
+
+
+def ensure_at_home(session: Session, caller: SignedIn, site: str, roles: frozenset[AccountRole]) -> AtHome:
+    """The caller, in `site`, if they have one of `roles` and work there; 403 otherwise (before looking the home
+    up, so a stranger cannot learn which homes exist)."""
+    if caller.role not in roles:
+        names = ", ".join(sorted(role.value for role in roles))
+        raise problem(status.HTTP_403_FORBIDDEN, "role_not_allowed", f"this needs one of: {names}")
+    if caller.home_id != site:
+        raise problem(status.HTTP_403_FORBIDDEN, "not_your_home", "this is for the staff of that home")
+    home = session.get(Home, site)
+    if home is None:
+        raise problem(status.HTTP_404_NOT_FOUND, "unknown_home", f"no home {site!r}")
+    return AtHome(caller, home)
+
+
+def home_scope(*roles: AccountRole) -> Callable[..., AtHome]:
+    """A dependency for routes taking `?site=`: the caller must have one of `roles` in that home; without
+    `site`, their own home."""
+    allowed = frozenset(roles)
+
+    def check(caller: CallerDep, session: SessionDep,
+              site: Annotated[str | None, Query(max_length=64, description="Home (site) id; default: your own")]
+              = None) -> AtHome:
+        # Every carer's account belongs to a home, so only roles refused anyway can lack a default.
+        return ensure_at_home(session, caller, site if site is not None else caller.home_id or "", allowed)
+
+    return check
+
+
+CarerAtHomeDep = Annotated[AtHome, Depends(home_scope(*CARERS))]
+LeadAtHomeDep = Annotated[AtHome, Depends(home_scope(*LEADS))]

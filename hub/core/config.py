@@ -56,6 +56,40 @@ class HubSettings(BaseSettings):
     config_poll_s: float = Field(
         default=2.0, gt=0, title="Registry poll (seconds)", description="How often the worker looks for config changes."
     )
+    api_mqtt_client_id_prefix: str = Field(
+        default="threshold-api",
+        title="API MQTT client id prefix",
+        description="Each API process connects as <prefix>-<random>, with a clean session: it only listens live "
+        "and publishes what people do, so it needs no session kept while it is away.",
+    )
+    live_heartbeat_s: float = Field(
+        default=15.0, gt=0, le=300, title="Live stream heartbeat (seconds)",
+        description="How often an idle Server-Sent Events stream sends a comment, so proxies keep it open.",
+    )
+    live_retry_ms: int = Field(
+        default=3000, ge=100, le=600_000, title="Live stream retry (milliseconds)",
+        description="The `retry:` a browser waits before reconnecting a dropped stream.",
+    )
+    live_queue_size: int = Field(
+        default=1000, ge=1, le=100_000, title="Live stream queue per client",
+        description="Messages held for one slow client; past this its stream ends, and on reconnecting it gets "
+        "the whole current state again rather than a silently thinned one.",
+    )
+    rounds_s: float = Field(
+        default=5.0,
+        gt=0,
+        title="Scheduler rounds (seconds)",
+        description="How often the worker's scheduler escalates alerts and looks for doors held open, devices "
+        "offline, rooms out of range, lone workers overdue and welfare prompts.",
+    )
+    door_held_open_s: int = Field(default=300, ge=10, title="Door held open (seconds)",
+                                  description="A door open this long raises a door-held-open alert.")
+    lone_worker_check_in_s: int = Field(
+        default=1200, ge=60, title="Lone worker check-in (seconds)",
+        description="Staff in a room behind a closed door this long without checking in raise a lone-worker alert.",
+    )
+    device_offline_s: int = Field(default=130, ge=10, title="Device offline (seconds)",
+                                  description="No heartbeat received for this long raises a device-offline alert.")
     home_time_zone: str = Field(
         default="Europe/London",
         title="Home time zone",

@@ -2,6 +2,10 @@
 
 A database failure leaves the batch unacked (the broker redelivers it) and is retried; a message the database
 refuses on its own is recorded as rejected rather than blocking the ones behind it.
+
+Then, in a transaction of its own (so receipts never wait on the rules), the same thread decides the batch's entries
+and raises its alerts (hub/decisions/), commits, and publishes them live. The scheduler's rounds (hub/scheduler.py)
+write only under the writer's lock, so the database has one writer at a time, as SQLite needs.
 """
 
 import logging
@@ -9,6 +13,8 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,15 +22,22 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.chain import HubChain
 from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import Device, RejectedMessage
+from hub.decisions.batch import decide_batch, stored_in_batch
+from hub.decisions.entries import EntryContext, decide_opening, undecided_openings
+from hub.decisions.live import LiveBoard, room_message
 from hub.device_config import sealed_config
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.mqtt import BrokerLink
 from hub.ingest.store import BatchOutcome, Rejection, VerifyKeys, rejected_row, store_batch, summary
 from hub.keys import load_or_create_hub_key
+from hub.live import AlertMessage
+from hub.rules.alerts import DEFAULT_LADDER
+from hub.scheduler import NightRounds, start_rounds
 from protocol.messages import Receipt
 from protocol.topics import DeviceChannel, device_topic
 
@@ -32,6 +45,12 @@ log = logging.getLogger(__name__)
 
 EMPTY_QUEUE_WAIT_S = 0.2
 RETRY_MAX_S = 10.0
+CATCH_UP = timedelta(days=1)
+"""How far back a starting worker looks for door openings stored but never decided (it stopped between commits)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class IngestWorker:
@@ -41,13 +60,26 @@ class IngestWorker:
         sessions: sessionmaker[Session],
         link: BrokerLink,
         hub_key: Ed25519PrivateKey,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.link = link
         self.hub_key = hub_key
+        self.clock = clock
         self.keys = VerifyKeys()
         self.published_configs: dict[str, int] = {}
+        self.chain = HubChain(hub_key)
+        self.board = LiveBoard(link.client)
+        self.write_lock = threading.Lock()
+        """Held for every database write of the worker process: the writer's batches and the scheduler's rounds."""
+        self.context = EntryContext(default_zone=settings.home_time_zone, ladder=DEFAULT_LADDER)
+        self._catch_up_due = True
+
+    def rounds(self) -> NightRounds:
+        """The scheduler's rounds, sharing this writer's lock, chain and live board."""
+        return NightRounds(self.sessions, self.chain, self.board, self.write_lock, self.settings, self.context,
+                           clock=self.clock)
 
     def run(self, stop: threading.Event) -> None:
         next_config_check = 0.0
@@ -55,6 +87,8 @@ class IngestWorker:
             if self.link.connected.is_set() and time.monotonic() >= next_config_check:
                 self.publish_configs()
                 next_config_check = time.monotonic() + self.settings.config_poll_s
+            if self._catch_up_due:
+                self.catch_up()
             batch = self._take()
             if batch:
                 self.handle(batch, stop)
@@ -77,7 +111,8 @@ class IngestWorker:
         delay = 0.5
         while True:
             try:
-                outcome = self._commit(batch)
+                with self.write_lock:
+                    outcome = self._commit(batch)
                 break
             except SQLAlchemyError:
                 log.exception("storing a batch of %d failed; not acked, retrying in %.1f s", len(batch), delay)
@@ -90,6 +125,48 @@ class IngestWorker:
             receipt = Receipt(acked_seq=acked_seq).model_dump_json().encode()
             self.link.publish_retained(device_topic(site, device, DeviceChannel.RECEIPT), receipt)
         log.debug("batch of %d: %s", len(batch), summary(outcome))
+        self.decide(batch, outcome)
+
+    def decide(self, batch: list[ReceivedMessage], outcome: BatchOutcome) -> None:
+        """Decide the entries and raise the alerts of a committed batch, commit, then publish them live."""
+        if not outcome.stored and not outcome.rejected:
+            return
+        try:
+            with self.write_lock, self.sessions() as session:
+                now = self.clock()
+                stored = stored_in_batch(session, batch, outcome.rejected)
+                if not stored and not outcome.rejected:
+                    return
+                decided = decide_batch(session, self.chain, stored, outcome.rejected, now, self.context)
+                session.commit()
+                self.board.alerts(decided.alerts)
+                self.board.rooms([room_message(session, site, room, now) for site, room in sorted(decided.rooms)])
+        except SQLAlchemyError:
+            # The events are stored and receipted; their openings are decided by the catch-up that follows.
+            log.exception("deciding a batch failed; catching up on undecided openings next")
+            self._catch_up_due = True
+        except Exception:
+            # A rule that cannot take what a device sent must not stop ingest: receipts keep flowing.
+            log.exception("the rules failed on a batch; its events are stored, its decisions are not")
+
+    def catch_up(self) -> None:
+        """Decide door openings stored but never decided: a worker stopped between the two commits, or a failure."""
+        messages: list[AlertMessage] = []
+        try:
+            with self.write_lock, self.sessions() as session:
+                now = self.clock()
+                rooms = set()
+                for opened in undecided_openings(session, now - CATCH_UP):
+                    decision, alerts = decide_opening(session, self.chain, opened, now, self.context)
+                    messages += alerts
+                    if decision is not None:
+                        rooms.add((opened.site, decision.room))
+                session.commit()
+                self.board.alerts(messages)
+                self.board.rooms([room_message(session, site, room, now) for site, room in sorted(rooms)])
+            self._catch_up_due = False
+        except SQLAlchemyError:
+            log.exception("catching up on undecided openings failed; trying again on the next pass")
 
     def _commit(self, batch: list[ReceivedMessage]) -> BatchOutcome:
         try:
@@ -164,8 +241,11 @@ def run_worker(settings: HubSettings, stop: threading.Event | None = None) -> No
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     link.start()
+    worker = IngestWorker(settings, make_session_factory(engine), link, hub_key)
+    scheduler = start_rounds(worker.rounds(), settings.rounds_s)
     try:
-        IngestWorker(settings, make_session_factory(engine), link, hub_key).run(stop)
+        worker.run(stop)
     finally:
+        scheduler.shutdown(wait=True)
         link.stop()
         engine.dispose()

@@ -82,7 +82,7 @@ def bad_payloads(draw: st.DrawFn) -> bytes:
 
 def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
     with sessions() as session:
-        return (session.scalar(select(func.count()).select_from(StoredEvent)),
+        return (session.scalar(select(func.count()).select_from(StoredEvent).where(StoredEvent.device == DEVICE)),
                 session.scalar(select(func.count()).select_from(RejectedMessage)))
 
 

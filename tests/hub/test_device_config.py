@@ -2,11 +2,13 @@
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from firmware_sim.local_services import free_port
 from hub.api.app import create_app
 from hub.core.config import HubSettings
 from hub.db.models import Device
@@ -24,9 +26,12 @@ ADA = {"wait_s": None, "quiet_hours": [{"from": "22:30", "to": "06:45"}], "dnd_a
 
 
 @pytest.fixture
-def offline_api(migrated_url: str, registered: sessionmaker[Session], people: People) -> Iterator[TestClient]:
-    """The API with the vector device registered, and no broker or worker."""
-    with TestClient(create_app(HubSettings(database_url=migrated_url, _env_file=None))) as client:
+def offline_api(migrated_url: str, registered: sessionmaker[Session], people: People,
+                tmp_path: Path) -> Iterator[TestClient]:
+    """The API with the vector device registered, and no broker (nothing listens on its port) or worker."""
+    settings = HubSettings(database_url=migrated_url, mqtt_port=free_port(), key_file=tmp_path / "hub-key.pem",
+                           _env_file=None)
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

@@ -1,3 +1,5 @@
+"""The device registry and what the hub last heard from each door: for admins (installers) and a home's own staff."""
+
 from datetime import datetime
 from typing import Any
 
@@ -5,13 +7,14 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.api.deps import SessionDep
-from hub.api.problems import ProblemResponse, problem
-from hub.db.models import Device, DeviceHead
+from hub.api.deps import CARERS, AdminDep, CallerDep, SessionDep
+from hub.api.problems import PROBLEMS, problem
+from hub.db.models import AccountRole, Device, DeviceHead
 from hub.ingest.gaps import find_gaps
+from hub.people.accounts import SignedIn
 from hub.registry import RegistryError, list_devices, register_device
 
-router = APIRouter(tags=["devices"])
+router = APIRouter(tags=["devices"], responses=PROBLEMS)
 
 
 class DeviceOut(BaseModel):
@@ -58,21 +61,29 @@ def _out(device: Device, head: DeviceHead | None) -> DeviceOut:
     })
 
 
+def _check_site(caller: SignedIn, site: str | None) -> str | None:
+    """The site the caller may look at: any for an admin (None: all), their own home for its staff."""
+    if caller.role == AccountRole.ADMIN:
+        return site
+    if caller.role not in CARERS:
+        raise problem(status.HTTP_403_FORBIDDEN, "role_not_allowed", "devices are for admins and a home's staff")
+    if site is not None and site != caller.home_id:
+        raise problem(status.HTTP_403_FORBIDDEN, "not_your_home", "a home's devices are for its staff and admins")
+    return caller.home_id
+
+
 @router.get("/devices", response_model=list[DeviceOut])
-def get_devices(session: SessionDep, site: str | None = None) -> list[DeviceOut]:
-    """Every registered device with its status, last seen time and how far its stored chain reaches."""
+def get_devices(caller: CallerDep, session: SessionDep, site: str | None = None) -> list[DeviceOut]:
+    """Registered devices with their status, last seen time and how far their stored chains reach.
+    Admin (every home, or `site`), or a home's staff (their own home)."""
+    site = _check_site(caller, site)
     heads = {head.device: head for head in session.scalars(select(DeviceHead))}
     return [_out(device, heads.get(device.id)) for device in list_devices(session, site=site)]
 
 
-@router.post(
-    "/devices",
-    response_model=DeviceOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={400: {"model": ProblemResponse}, 409: {"model": ProblemResponse}},
-)
-def post_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
-    """Register a device. The worker publishes its signed config within a few seconds."""
+@router.post("/devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)
+def post_device(body: DeviceIn, _admin: AdminDep, session: SessionDep) -> DeviceOut:
+    """Register a device. The worker publishes its signed config within a few seconds. Admin."""
     try:
         device = register_device(
             session, site=body.site, device=body.device, public_key=body.public_key, doors=body.doors
@@ -84,11 +95,14 @@ def post_device(body: DeviceIn, session: SessionDep) -> DeviceOut:
     return _out(device, None)
 
 
-@router.get("/devices/{device_id}/gaps", response_model=Gaps, responses={404: {"model": ProblemResponse}})
-def get_gaps(device_id: str, session: SessionDep) -> Gaps:
-    """The seqs missing from a device's stored chain while later ones are held."""
-    if session.get(Device, device_id) is None:
+@router.get("/devices/{device_id}/gaps", response_model=Gaps)
+def get_gaps(device_id: str, caller: CallerDep, session: SessionDep) -> Gaps:
+    """The seqs missing from a device's stored chain while later ones are held. Admin, or its home's staff."""
+    _check_site(caller, None)
+    device = session.get(Device, device_id)
+    if device is None:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_device", f"no device {device_id!r} is registered")
+    _check_site(caller, device.site)
     head = session.get(DeviceHead, device_id)
     return Gaps(
         device=device_id,

@@ -1,3 +1,7 @@
+"""Events as stored, with their signed bytes: a home's timeline for those who look back over its nights, and
+the devices' own health events for admins, who never read a room's timeline (DESIGN.md: without a manager's role).
+Every read of a home's events is recorded in the hub's chain."""
+
 import json
 from datetime import datetime
 from typing import Annotated, Any
@@ -6,12 +10,16 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select
 
-from hub.api.deps import SessionDep, SettingsDep
-from hub.api.problems import ProblemResponse, problem
-from hub.db.models import StoredEvent
+from hub.api.deps import LEADS, CallerDep, SessionDep, SettingsDep
+from hub.api.problems import PROBLEMS, problem
+from hub.api.reads import record_read
+from hub.db.models import AccountRole, StoredEvent
 from protocol.events import MAX_SAFE_INT
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], responses=PROBLEMS)
+
+DEVICE_HEALTH = "device.%"
+"""What an admin may read: device.heartbeat, device.tamper — about the device, nothing about a room."""
 
 MAX_LIMIT = 1000
 
@@ -78,8 +86,9 @@ def _cursor(value: str | None) -> tuple[int, int] | None:
         raise problem(status.HTTP_400_BAD_REQUEST, "bad_cursor", "cursor must be a value given as next_cursor") from None
 
 
-@router.get("/events", response_model=EventPage, responses={400: {"model": ProblemResponse}})
+@router.get("/events", response_model=EventPage)
 def get_events(
+    caller: CallerDep,
     session: SessionDep,
     settings: SettingsDep,
     site: str | None = None,
@@ -90,9 +99,21 @@ def get_events(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(description="From a previous page's next_cursor")] = None,
 ) -> EventPage:
-    """Events in device-time order, filtered by site, device, room and a time window on `ts_ms`."""
-    start, end, after = _epoch_ms(from_, "from", settings), _epoch_ms(to, "to", settings), _cursor(cursor)
+    """Events in device-time order, filtered by site, device, room and a time window on `ts_ms`.
+    Night lead or manager: their own home's events. Admin: only the devices' health events (device.*)."""
     query = select(StoredEvent).order_by(StoredEvent.ts_ms, StoredEvent.id).limit(limit + 1)
+    if caller.role == AccountRole.ADMIN:
+        if room is not None:
+            raise problem(status.HTTP_403_FORBIDDEN, "not_for_admin",
+                          "a room's timeline is for its home's night lead and managers, not for admins")
+        query = query.where(StoredEvent.type.like(DEVICE_HEALTH))
+    elif caller.role in LEADS:
+        if site is not None and site != caller.home_id:
+            raise problem(status.HTTP_403_FORBIDDEN, "not_your_home", "a home's events are for its own staff")
+        site = caller.home_id
+    else:
+        raise problem(status.HTTP_403_FORBIDDEN, "role_not_allowed", "this needs one of: admin, manager, night_lead")
+    start, end, after = _epoch_ms(from_, "from", settings), _epoch_ms(to, "to", settings), _cursor(cursor)
     for column, wanted in ((StoredEvent.site, site), (StoredEvent.device, device), (StoredEvent.room, room)):
         if wanted is not None:
             query = query.where(column == wanted)
@@ -113,4 +134,7 @@ def get_events(
         for row in page
     ]
     next_cursor = f"{page[-1].ts_ms}.{page[-1].id}" if len(rows) > limit else None
+    if caller.role in LEADS and site is not None:
+        record_read(session, caller, site, "events",
+                    {"device": device, "room": room, "from": from_, "to": to, "cursor": cursor}, room=room)
     return EventPage(events=events, next_cursor=next_cursor)

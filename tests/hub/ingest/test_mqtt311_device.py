@@ -33,4 +33,4 @@ def test_a_device_on_mqtt_3_1_1_is_stored_and_receipted(
         device.loop_stop()
         device.disconnect()
     with registered() as session:
-        assert list(session.scalars(select(StoredEvent.seq).order_by(StoredEvent.seq))) == list(range(1, 9))
+        assert list(session.scalars(select(StoredEvent.seq).where(StoredEvent.device == DEVICE).order_by(StoredEvent.seq))) == list(range(1, 9))

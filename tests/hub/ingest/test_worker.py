@@ -25,7 +25,7 @@ RECEIPT_TOPIC = device_topic(SITE, DEVICE, DeviceChannel.RECEIPT)
 
 def stored_seqs(sessions: sessionmaker[Session]) -> list[int]:
     with sessions() as session:
-        return list(session.scalars(select(StoredEvent.seq).order_by(StoredEvent.seq)))
+        return list(session.scalars(select(StoredEvent.seq).where(StoredEvent.device == DEVICE).order_by(StoredEvent.seq)))
 
 
 def rejected(sessions: sessionmaker[Session]) -> list[str]:

@@ -75,7 +75,7 @@ def worker_process(
 
 def count(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
-        return session.scalar(select(func.count()).select_from(StoredEvent))
+        return session.scalar(select(func.count()).select_from(StoredEvent).where(StoredEvent.device == DEVICE))
 
 
 def test_sigkill_mid_stream_loses_nothing(
@@ -96,7 +96,7 @@ def test_sigkill_mid_stream_loses_nothing(
         publisher.join(timeout=60)
         wait_until(lambda: count(registered) == EVENTS, timeout_s=60, what="every event stored")
         with registered() as session:
-            seqs = list(session.scalars(select(StoredEvent.seq).order_by(StoredEvent.seq)))
+            seqs = list(session.scalars(select(StoredEvent.seq).where(StoredEvent.device == DEVICE).order_by(StoredEvent.seq)))
             head = session.get(DeviceHead, DEVICE)
             assert seqs == list(range(1, EVENTS + 1))
             assert (head.acked_seq, head.max_seq) == (EVENTS, EVENTS)

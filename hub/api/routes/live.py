@@ -1,0 +1,99 @@
+"""The night board's live feed: Server-Sent Events of a home's room states and alert changes.
+
+A plain StreamingResponse: the format is four short lines, and owning the loop keeps the heartbeat, the retry
+hint and the slow-client rule in view (no extra dependency for them).
+
+Every connection starts with the whole current state: `event: room` for each room, `event: alert` for each active
+alert, then `event: ready`; after it, `event: alert` / `event: room` as they happen, and a comment line when
+idle. Because each (re)connection resends everything current, a client that reconnects (with or without
+Last-Event-ID) is whole again without a replay, so events carry no id. A client too slow for its queue, or one
+connected while the API lost the broker, has its stream ended and reconnects to a fresh snapshot.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.api.alert_records import message_of
+from hub.api.broker import LiveLink
+from hub.api.deps import CarerAtHomeDep, LiveDep, SessionFactoryDep, SettingsDep
+from hub.api.problems import PROBLEMS
+from hub.db.models import AlertChangeRecord, AlertRecord
+from hub.live import AlertMessage, RoomStateMessage
+from hub.rules.alerts import Action
+
+router = APIRouter(tags=["live"], responses=PROBLEMS)
+
+EVENT_STREAM = "text/event-stream"
+
+
+def sse(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+def active_alerts(sessions: sessionmaker[Session], site: str) -> list[AlertMessage]:
+    """The home's active alerts as live messages, each with its latest change."""
+    with sessions() as session:
+        records = list(session.scalars(select(AlertRecord).where(AlertRecord.site == site,
+                                                                 AlertRecord.cleared_at.is_(None))
+                                       .order_by(AlertRecord.raised_at, AlertRecord.id)))
+        latest: dict[str, AlertChangeRecord] = {}
+        if records:
+            for line in session.scalars(select(AlertChangeRecord)
+                                        .where(AlertChangeRecord.alert_id.in_([r.id for r in records]))
+                                        .order_by(AlertChangeRecord.id)):
+                latest[line.alert_id] = line
+        return [
+            message_of(record, latest[record.id].action, latest[record.id].at, latest[record.id].note)
+            if record.id in latest else message_of(record, Action.RAISED.value, record.raised_at)
+            for record in records
+        ]
+
+
+async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, heartbeat_s: float,
+                 retry_ms: int) -> AsyncIterator[bytes]:
+    # Listen before reading the snapshot, so nothing that happens while it is read is missed (it may come twice;
+    # every message carries the whole state of its alert or room, so a repeat changes nothing).
+    listener = live.listen(site)
+    try:
+        yield f"retry: {retry_ms}\n\n".encode()
+        rooms = live.room_states(site)
+        for room in rooms:
+            yield sse("room", room.model_dump_json())
+        alerts = await run_in_threadpool(active_alerts, sessions, site)
+        for alert in alerts:
+            yield sse("alert", alert.model_dump_json())
+        yield sse("ready", f'{{"rooms": {len(rooms)}, "alerts": {len(alerts)}}}')
+        while True:
+            try:
+                message = await asyncio.wait_for(listener.queue.get(), timeout=heartbeat_s)
+            except TimeoutError:
+                yield b": heartbeat\n\n"
+                continue
+            if message is None:
+                return
+            kind = "room" if isinstance(message, RoomStateMessage) else "alert"
+            yield sse(kind, message.model_dump_json())
+    finally:
+        live.forget(listener)
+
+
+@router.get(
+    "/live",
+    response_class=StreamingResponse,
+    responses={200: {"content": {EVENT_STREAM: {}}, "description": "A Server-Sent Events stream"}},
+)
+async def get_live(at_home: CarerAtHomeDep, live: LiveDep, sessions: SessionFactoryDep,
+                   settings: SettingsDep) -> StreamingResponse:
+    """A home's room states and alert changes as they happen (Server-Sent Events). Staff, night lead or manager
+    of the home. Send `Authorization: Bearer <token>` (a fetch-based EventSource)."""
+    return StreamingResponse(
+        stream(live, sessions, at_home.home.id, settings.live_heartbeat_s, settings.live_retry_ms),
+        media_type=EVENT_STREAM,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,184 @@
+"""What a committed ingest batch means: entries decided (and re-decided), alerts raised and cleared.
+
+Called by the writer right after the batch's own commit, in a transaction of its own, so a device's receipt never
+waits on the rules. Everything it writes goes through entries.py and alerts.py; it returns what to publish live.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from hub.chain import HubChain
+from hub.db.models import Device, EntryRecord, StoredEvent
+from hub.decisions.alerts import AlertRaise, clear_active, raise_once
+from hub.decisions.entries import DOOR_CLOSED, LATE_EVENT, EntryContext, decide_opening, redecide_opening
+from hub.decisions.facts import ENTRY_TYPES, at_of, events_by_id, room_subject
+from hub.decisions.live import STATE_TYPES
+from hub.ingest.message import ReceivedMessage
+from hub.ingest.store import Rejection
+from hub.live import AlertMessage
+from hub.rules.alerts import SECURITY_TYPES, AlertType
+from hub.rules.entries import LOOK_BACK
+from protocol.errors import ProtocolError
+from protocol.events import EventType
+from protocol.topics import DeviceChannel, parse_device_topic
+
+log = logging.getLogger(__name__)
+
+WATCHED_TYPES = ENTRY_TYPES | {EventType.DEVICE_HEARTBEAT, EventType.DEVICE_TAMPER}
+"""The stored types the batch step reads back; readings wait for the scheduler's environment round."""
+
+
+@dataclass
+class BatchDecisions:
+    alerts: list[AlertMessage] = field(default_factory=list)
+    rooms: set[tuple[str, str]] = field(default_factory=set)
+    """(site, room) whose live state may have changed."""
+    decided: int = 0
+    redecided: int = 0
+
+
+def device_of(topic: str) -> tuple[str, str] | None:
+    try:
+        parsed = parse_device_topic(topic)
+    except ProtocolError:
+        return None
+    return parsed.site, parsed.device
+
+
+def stored_in_batch(session: Session, messages: list[ReceivedMessage], rejected: list[Rejection]) -> list[StoredEvent]:
+    """The rows this batch newly stored, of the types the rules watch. A resend of an event stored earlier kept its
+    first row, whose `received_at` is older than this message's: that is how a duplicate is told from a new row."""
+    refused = {id(rejection.message) for rejection in rejected}
+    arrivals: dict[tuple[str, int], datetime] = {}
+    for message in messages:
+        if id(message) in refused or not message.topic.endswith("/" + DeviceChannel.EVENT.value):
+            continue
+        try:
+            event = json.loads(message.payload)["event"]
+            arrivals[(str(event["device"]), int(event["seq"]))] = message.received_at
+        except (ValueError, KeyError, TypeError):
+            continue
+    if not arrivals:
+        return []
+    rows = session.scalars(select(StoredEvent).where(
+        tuple_(StoredEvent.device, StoredEvent.seq).in_(list(arrivals)),
+        StoredEvent.type.in_([str(t) for t in WATCHED_TYPES]),
+    ))
+    return sorted((row for row in rows if row.received_at == arrivals[(row.device, row.seq)]),
+                  key=lambda row: (row.ts_ms, row.device, row.seq))
+
+
+def _room_of_device(device: Device | None) -> str | None:
+    rooms = sorted(set(device.doors.values())) if device else []
+    return rooms[0] if len(rooms) == 1 else None
+
+
+def _security_alerts(session: Session, chain: HubChain, rejected: list[Rejection], now: datetime,
+                     context: EntryContext) -> list[AlertMessage]:
+    messages: list[AlertMessage] = []
+    for rejection in rejected:
+        if rejection.reason not in SECURITY_TYPES or rejection.device is None:
+            continue
+        where = device_of(rejection.message.topic)
+        if where is None:
+            continue
+        site = where[0]
+        known = session.get(Device, rejection.device)
+        detail = f" ({rejection.detail})" if rejection.detail else ""
+        wanted = AlertRaise(
+            site=known.site if known else site, room=_room_of_device(known), type=AlertType(rejection.reason),
+            subject=f"device:{rejection.device}", sentence=None,
+        )
+        raised = raise_once(session, chain, wanted, now, context.ladder)
+        if raised:
+            log.warning("security alert %s for device %s%s", rejection.reason, rejection.device, detail)
+        messages += raised
+    return messages
+
+
+def _device_alerts(session: Session, chain: HubChain, row: StoredEvent, now: datetime,
+                   context: EntryContext) -> list[AlertMessage]:
+    data = json.loads(row.signed).get("data") or {}
+    room = row.room or _room_of_device(session.get(Device, row.device))
+    device_subject = f"device:{row.device}"
+    if row.type == EventType.HELP_REQUESTED and row.room:
+        wanted = AlertRaise(row.site, row.room, AlertType.HELP_REQUESTED, room_subject(row.site, row.room),
+                            rests_on=(str(row.id),))
+        return raise_once(session, chain, wanted, now, context.ladder)
+    if row.type == EventType.DEVICE_TAMPER:
+        sentence = f"A door device reported that its enclosure or wiring was disturbed: “{data.get('what', '')}”."
+        wanted = AlertRaise(row.site, room, AlertType.TAMPER, device_subject, (str(row.id),), sentence=sentence)
+        return raise_once(session, chain, wanted, now, context.ladder)
+    if row.type == EventType.DEVICE_HEARTBEAT:
+        if data.get("clock_synced") is False:
+            wanted = AlertRaise(row.site, room, AlertType.CLOCK_UNSYNCED, device_subject, (str(row.id),))
+            return raise_once(session, chain, wanted, now, context.ladder)
+        if data.get("clock_synced") is True:
+            return clear_active(session, chain, AlertType.CLOCK_UNSYNCED, device_subject, now,
+                                "The device reports its clock synchronised again.", context.ladder)
+    return []
+
+
+def _on_same_door(row: StoredEvent, record: EntryRecord) -> bool:
+    return (row.device == record.device and row.door == record.door) or (row.room is not None and row.room == record.room)
+
+
+def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
+    """Openings already decided that this batch may change, with the cause: a late event dated inside an opening's
+    look-back, or the door closing after it."""
+    causes: dict[int, str] = {}
+    for row in stored:
+        if row.type == EventType.DOOR_CLOSED:
+            last_opening = session.scalar(
+                select(EntryRecord).where(EntryRecord.device == row.device, EntryRecord.door == row.door,
+                                          EntryRecord.opened_at <= at_of(row.ts_ms))
+                .order_by(EntryRecord.opened_at.desc(), EntryRecord.revision.desc()).limit(1)
+            )
+            if last_opening is not None and last_opening.closed_at is None:
+                causes[last_opening.door_opened_event_id] = DOOR_CLOSED
+    entry_facts = [row for row in stored if row.type in ENTRY_TYPES and row.room is not None]
+    if not entry_facts:
+        return causes
+    earliest = at_of(min(row.ts_ms for row in entry_facts))
+    latest = at_of(max(row.ts_ms for row in entry_facts)) + LOOK_BACK
+    decided = session.scalars(select(EntryRecord).where(
+        EntryRecord.room.in_({row.room for row in entry_facts}),
+        EntryRecord.opened_at > earliest, EntryRecord.opened_at <= latest,
+    ))
+    for record in decided:
+        for row in entry_facts:
+            at = at_of(row.ts_ms)
+            if row.id != record.door_opened_event_id and _on_same_door(row, record) \
+                    and at < record.opened_at <= at + LOOK_BACK:
+                causes[record.door_opened_event_id] = LATE_EVENT
+                break
+    return causes
+
+
+def decide_batch(session: Session, chain: HubChain, stored: list[StoredEvent], rejected: list[Rejection],
+                 now: datetime, context: EntryContext) -> BatchDecisions:
+    """Everything the rules make of one committed batch, written into `session` (the caller commits)."""
+    outcome = BatchDecisions()
+    outcome.alerts += _security_alerts(session, chain, rejected, now, context)
+    for row in stored:
+        outcome.alerts += _device_alerts(session, chain, row, now, context)
+    # Re-decide before deciding the batch's own openings: those are not late events for themselves.
+    causes = _to_redecide(session, stored)
+    openings = events_by_id(session, causes)
+    for opening_id, cause in sorted(causes.items()):
+        decision, alerts = redecide_opening(session, chain, openings[opening_id], cause, now, context)
+        outcome.redecided += decision is not None
+        outcome.alerts += alerts
+    for row in stored:
+        if row.type == EventType.DOOR_OPENED:
+            decision, alerts = decide_opening(session, chain, row, now, context)
+            outcome.decided += decision is not None
+            outcome.alerts += alerts
+    outcome.rooms |= {(row.site, row.room) for row in stored if row.room and row.type in STATE_TYPES}
+    outcome.rooms |= {(message.site, message.room) for message in outcome.alerts if message.room}
+    return outcome

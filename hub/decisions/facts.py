@@ -1,0 +1,166 @@
+"""What the rules read, loaded from the database: stored events as DoorFacts, the resident's preference version, the
+roster, the room and the room's help alerts.
+
+A fact's `at` is the device's own `ts_ms`. The rules order by it; the heartbeat's NTP offset is not applied, because
+a later heartbeat would then move facts already decided on (and re-decide entries for milliseconds).
+"""
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from hub.db.models import AlertRecord, Home, PreferenceVersion, StoredEvent, Tenancy
+from hub.db.models import Shift as ShiftRow
+from hub.db.models import Staff as StaffRow
+from hub.people.preferences import DEFAULT_PREFERENCES, EntryPreferences, preferences_of
+from hub.rules.alerts import AlertState, AlertType
+from hub.rules.entries import LOOK_BACK
+from hub.rules.facts import DoorFact, NightCheck, PreferenceSnapshot, RoomContext, RosterSnapshot, Shift
+from protocol.events import EventType
+from protocol.hub_events import HUB_SOURCE
+
+DEFAULT_VERSION = "default"
+"""The preference version a decision names when the room's resident had set nothing (or nobody lived there)."""
+VACANT = "vacant"
+"""The resident a decision names for a room nobody lived in when the door opened."""
+
+ENTRY_TYPES = frozenset({
+    EventType.DOOR_OPENED, EventType.DOOR_CLOSED, EventType.KNOCK_REQUESTED, EventType.CONSENT_GRANTED,
+    EventType.CONSENT_DECLINED, EventType.KNOCK_EXPIRED, EventType.DND_ON, EventType.DND_OFF,
+    EventType.HELP_REQUESTED, EventType.OVERRIDE_EMERGENCY, EventType.BADGE_PRESENTED,
+    EventType.MOTION_DETECTED, EventType.MOTION_CLEARED,
+})
+"""The event types entry decisions read; heartbeats and readings are left out of their queries."""
+
+ROSTER_REACH = timedelta(days=1)
+
+
+def at_of(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC)
+
+
+def ms_of(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def door_fact(row: StoredEvent) -> DoorFact:
+    body = json.loads(row.signed)
+    return DoorFact(
+        id=str(row.id), device=row.device, seq=row.seq, type=row.type, door=row.door, room=row.room,
+        ts_ms=row.ts_ms, at=at_of(row.ts_ms), received_at=row.received_at, data=body.get("data") or {},
+    )
+
+
+def _on_door_or_room(device: str, door: str | None, room: str | None):  # type: ignore[no-untyped-def]
+    on_door = and_(StoredEvent.device == device, StoredEvent.door == door) if door else StoredEvent.device == device
+    return or_(on_door, StoredEvent.room == room) if room else on_door
+
+
+def facts_around(session: Session, opened: StoredEvent, look_back: timedelta = LOOK_BACK) -> list[DoorFact]:
+    """The facts `decide_entry` needs for one opening: the door's and room's entry facts from two look-backs before
+    it (so a previous opening is seen with its own window, for a return) to now, and the last "do not disturb"
+    change before that, however long ago."""
+    where = and_(
+        _on_door_or_room(opened.device, opened.door, opened.room),
+        StoredEvent.device != HUB_SOURCE,
+        StoredEvent.type.in_([str(t) for t in ENTRY_TYPES]),
+    )
+    since_ms = opened.ts_ms - 2 * int(look_back.total_seconds() * 1000)
+    rows = list(session.scalars(select(StoredEvent).where(where, StoredEvent.ts_ms >= since_ms)))
+    last_dnd = session.scalar(
+        select(StoredEvent)
+        .where(where, StoredEvent.ts_ms < since_ms, StoredEvent.type.in_([EventType.DND_ON, EventType.DND_OFF]))
+        .order_by(StoredEvent.ts_ms.desc(), StoredEvent.seq.desc())
+        .limit(1)
+    )
+    if last_dnd is not None:
+        rows.append(last_dnd)
+    return [door_fact(row) for row in rows]
+
+
+def occupant_at(session: Session, home_id: str, room_id: str, at: datetime) -> str | None:
+    """The resident whose tenancy of the room covered `at`."""
+    return session.scalar(
+        select(Tenancy.resident_id).where(
+            Tenancy.home_id == home_id, Tenancy.room_id == room_id, Tenancy.started_at <= at,
+            or_(Tenancy.ended_at.is_(None), Tenancy.ended_at > at),
+        ).order_by(Tenancy.started_at.desc()).limit(1)
+    )
+
+
+def snapshot(version: str, preferences: EntryPreferences) -> PreferenceSnapshot:
+    return PreferenceSnapshot(
+        version=version,
+        wait_s=preferences.wait_s,
+        quiet_hours=tuple(preferences.quiet_hours),
+        dnd_allowed=preferences.dnd_allowed,
+        not_now_hold_s=preferences.not_now_hold_s,
+        show_knocker=preferences.show_knocker,
+        excluded_staff=frozenset(preferences.excluded_staff),
+        night_checks=tuple(NightCheck(start=c.start, end=c.end, how=c.how) for c in preferences.night_checks),
+    )
+
+
+DEFAULT_SNAPSHOT = snapshot(DEFAULT_VERSION, DEFAULT_PREFERENCES)
+
+
+def preferences_at(session: Session, resident_id: str | None, at: datetime) -> PreferenceSnapshot:
+    """The resident's preference version in force at `at`; the defaults when they had none (or nobody lived there)."""
+    if resident_id is None:
+        return DEFAULT_SNAPSHOT
+    version = session.scalar(
+        select(PreferenceVersion)
+        .where(PreferenceVersion.resident_id == resident_id, PreferenceVersion.created_at <= at)
+        .order_by(PreferenceVersion.version.desc()).limit(1)
+    )
+    return snapshot(str(version.version), preferences_of(version)) if version else DEFAULT_SNAPSHOT
+
+
+def roster_around(session: Session, home_id: str, at: datetime) -> RosterSnapshot:
+    rows = session.execute(
+        select(ShiftRow, StaffRow.role).join(StaffRow, StaffRow.id == ShiftRow.staff_id).where(
+            StaffRow.home_id == home_id, ShiftRow.starts_at < at + ROSTER_REACH, ShiftRow.ends_at > at - ROSTER_REACH
+        )
+    )
+    return RosterSnapshot(shifts=tuple(
+        Shift(staff=shift.staff_id, role=role, start=shift.starts_at, end=shift.ends_at) for shift, role in rows
+    ))
+
+
+def room_context(session: Session, site: str, room: str, resident_id: str | None, default_zone: str) -> RoomContext:
+    home = session.get(Home, site)
+    return RoomContext(room=room, resident=resident_id or VACANT, time_zone=home.time_zone if home else default_zone)
+
+
+def room_subject(site: str, room: str) -> str:
+    """An alert's subject for something about a whole room (help asked from it): rooms are named per home."""
+    return f"room:{site}:{room}"
+
+
+def alert_state(record: AlertRecord, subject: str | None = None) -> AlertState:
+    return AlertState(
+        id=record.id, type=AlertType(record.type), subject=subject or record.subject,
+        subject_staff=record.subject_staff, sentence=record.sentence, rests_on=tuple(record.rests_on),
+        raised_at=record.raised_at, acknowledged_by=record.acknowledged_by, acknowledged_at=record.acknowledged_at,
+        cleared_at=record.cleared_at, clear_note=record.clear_note, resolved_by=record.resolved_by,
+        resolved_at=record.resolved_at, resolution_note=record.resolution_note, escalated=tuple(record.escalated),
+    )
+
+
+def help_alerts_at(session: Session, site: str, room: str, at: datetime) -> list[AlertState]:
+    """The room's help alerts open at `at`, with the room itself as subject: that is how the entry rules match them."""
+    rows = session.scalars(select(AlertRecord).where(
+        AlertRecord.subject == room_subject(site, room), AlertRecord.type == AlertType.HELP_REQUESTED,
+        AlertRecord.raised_at <= at, or_(AlertRecord.cleared_at.is_(None), AlertRecord.cleared_at > at),
+    ))
+    return [alert_state(row, subject=room) for row in rows]
+
+
+def events_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoredEvent]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.scalars(select(StoredEvent).where(StoredEvent.id.in_(wanted)))}

@@ -1,0 +1,313 @@
+"""The worker's rounds: what needs looking at as time passes, not as events arrive.
+
+Every few seconds an APScheduler 3 BackgroundScheduler, started only in the worker process, walks the rounds:
+escalate alerts nobody has acknowledged, and look for doors held open, devices gone quiet, rooms out of range for a
+sustained time, lone workers overdue, and runs of "not now" that call for a welfare check; then sign into the hub's
+chain what API processes left for it. Each round reads and writes in its own session, under the writer's lock, so
+the database has one writer at a time; the rules themselves are hub/rules/'s pure functions.
+
+Escalation state lives in the alerts (`escalated`, `next_escalation_at`), so a worker that starts again carries on
+where the last one stopped. Time comes from `clock`, so tests drive the ladder without waiting for it.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.chain import HubChain
+from hub.core.config import HubSettings
+from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent, Tenancy
+from hub.db.models import CheckIn as CheckInRow
+from hub.decisions.alerts import AlertRaise, active_alert, clear_active, escalate_due, raise_once
+from hub.decisions.entries import EntryContext, decision_of, entry_subject
+from hub.decisions.facts import alert_state, at_of, door_fact, ms_of, preferences_at, room_context, room_subject
+from hub.decisions.live import LiveBoard, room_message
+from hub.live import AlertMessage
+from hub.rules.alerts import AlertType, next_escalation_at
+from hub.rules.entries import UNIDENTIFIED, EntryKind
+from hub.rules.environment import Reading, excursions
+from hub.rules.facts import DoorFact
+from hub.rules.presence import CheckIn, devices_offline, doors_held_open, lone_workers_overdue
+from hub.rules.welfare import welfare_prompt
+from protocol.events import EventType
+from protocol.hub_events import HUB_SOURCE, HubEventType
+
+log = logging.getLogger(__name__)
+
+DOOR_TYPES = (EventType.DOOR_OPENED, EventType.DOOR_CLOSED)
+WELFARE_TYPES = (EventType.CONSENT_DECLINED, EventType.CONSENT_GRANTED, EventType.DOOR_OPENED)
+PRESENCE_REACH = timedelta(hours=12)
+WELFARE_REACH = timedelta(hours=24)
+
+Changes = tuple[list[AlertMessage], set[tuple[str, str]]]
+"""What a round changed: alert messages to publish, and (site, room) whose state may have changed."""
+
+
+def _rooms_of(messages: list[AlertMessage]) -> set[tuple[str, str]]:
+    return {(message.site, message.room) for message in messages if message.room}
+
+
+def _single_room(device: Device) -> str | None:
+    rooms = sorted(set(device.doors.values()))
+    return rooms[0] if len(rooms) == 1 else None
+
+
+class NightRounds:
+    """The scheduler's jobs; each is also callable directly with a `now`, as the tests do."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        chain: HubChain,
+        board: LiveBoard,
+        lock: threading.Lock,
+        settings: HubSettings,
+        context: EntryContext,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.chain = chain
+        self.board = board
+        self.lock = lock
+        self.settings = settings
+        self.context = context
+        self.clock = clock
+
+    def _write(self, work: Callable[[Session, datetime], Changes], now: datetime | None) -> list[AlertMessage]:
+        with self.lock, self.sessions() as session:
+            at = now or self.clock()
+            messages, rooms = work(session, at)
+            session.commit()
+            self.board.alerts(messages)
+            self.board.rooms([room_message(session, site, room, at) for site, room in sorted(rooms | _rooms_of(messages))])
+            return messages
+
+    # escalation ----------------------------------------------------------------------------------------------
+
+    def rebuild_escalations(self, now: datetime | None = None) -> None:
+        """Recompute when each active, unacknowledged alert next escalates, from its state and the ladder in force."""
+        def work(session: Session, _now: datetime) -> Changes:
+            for record in session.scalars(select(AlertRecord).where(AlertRecord.cleared_at.is_(None))):
+                record.next_escalation_at = next_escalation_at(alert_state(record), self.context.ladder)
+            return [], set()
+        self._write(work, now)
+
+    def escalations(self, now: datetime | None = None) -> list[AlertMessage]:
+        def work(session: Session, at: datetime) -> Changes:
+            due = session.scalars(select(AlertRecord).where(
+                AlertRecord.cleared_at.is_(None), AlertRecord.acknowledged_by.is_(None),
+                AlertRecord.next_escalation_at <= at,
+            ).order_by(AlertRecord.next_escalation_at))
+            messages: list[AlertMessage] = []
+            for record in list(due):
+                messages += escalate_due(session, self.chain, record, at, self.context.ladder)
+            return messages, set()
+        return self._write(work, now)
+
+    # presence ------------------------------------------------------------------------------------------------
+
+    def _devices(self, session: Session) -> list[Device]:
+        return list(session.scalars(select(Device).where(Device.retired_at.is_(None), Device.id != HUB_SOURCE)))
+
+    def devices(self, now: datetime | None = None) -> list[AlertMessage]:
+        """Devices with no heartbeat received for `device_offline_s`, or whose will says offline."""
+        def work(session: Session, at: datetime) -> Changes:
+            limit = timedelta(seconds=self.settings.device_offline_s)
+            devices = self._devices(session)
+            heartbeats: list[DoorFact] = []
+            for device in devices:
+                seq = (device.last_heartbeat or {}).get("seq")
+                row = session.scalar(select(StoredEvent).where(StoredEvent.device == device.id,
+                                                               StoredEvent.seq == seq)) if seq else None
+                if row is not None:
+                    heartbeats.append(door_fact(row))
+            # A device just registered has not had the time to be heard from.
+            watched = [d.id for d in devices if d.created_at + limit <= at]
+            quiet = {offline.device for offline in devices_offline(watched, heartbeats, at, limit)}
+            quiet |= {d.id for d in devices if d.status == "offline"}
+            messages: list[AlertMessage] = []
+            for device in devices:
+                subject = f"device:{device.id}"
+                if device.id in quiet:
+                    wanted = AlertRaise(device.site, _single_room(device), AlertType.DEVICE_OFFLINE, subject)
+                    messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                else:
+                    messages += clear_active(session, self.chain, AlertType.DEVICE_OFFLINE, subject, at,
+                                             "The device is heard from again.", self.context.ladder)
+            return messages, set()
+        return self._write(work, now)
+
+    def doors(self, now: datetime | None = None) -> list[AlertMessage]:
+        """Doors open longer than `door_held_open_s`; the alert clears once the door has closed."""
+        def work(session: Session, at: datetime) -> Changes:
+            messages: list[AlertMessage] = []
+            for device in self._devices(session):
+                for door, room in sorted(device.doors.items()):
+                    last = session.scalar(
+                        select(StoredEvent).where(StoredEvent.device == device.id, StoredEvent.door == door,
+                                                  StoredEvent.type.in_([str(t) for t in DOOR_TYPES]),
+                                                  StoredEvent.ts_ms <= ms_of(at))
+                        .order_by(StoredEvent.ts_ms.desc(), StoredEvent.seq.desc()).limit(1)
+                    )
+                    facts = [door_fact(last)] if last is not None else []
+                    held = doors_held_open(facts, at, self.settings.door_held_open_s)
+                    subject = f"door:{device.id}:{door}"
+                    if held:
+                        wanted = AlertRaise(device.site, room, AlertType.DOOR_HELD_OPEN, subject,
+                                            rests_on=(held[0].opened,))
+                        messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                    else:
+                        messages += clear_active(session, self.chain, AlertType.DOOR_HELD_OPEN, subject, at,
+                                                 "The door is closed.", self.context.ladder)
+            return messages, set()
+        return self._write(work, now)
+
+    def lone_workers(self, now: datetime | None = None) -> list[AlertMessage]:
+        """Identified staff inside a room behind a closed door, unheard from for `lone_worker_check_in_s`."""
+        def work(session: Session, at: datetime) -> Changes:
+            since = at - PRESENCE_REACH
+            records = session.scalars(select(EntryRecord).where(EntryRecord.opened_at >= since)
+                                      .order_by(EntryRecord.revision))
+            latest = {record.door_opened_event_id: record for record in records}
+            entries = [decision_of(record) for record in latest.values()
+                       if record.kind == EntryKind.ENTRY and record.who != UNIDENTIFIED and record.closed_at]
+            sites = {record.door_opened_event_id: record.site for record in latest.values()}
+            door_facts = [door_fact(row) for row in session.scalars(select(StoredEvent).where(
+                StoredEvent.type == EventType.DOOR_OPENED, StoredEvent.ts_ms >= ms_of(since),
+                StoredEvent.device.in_({entry.device for entry in entries}),
+            ))] if entries else []
+            check_ins = [CheckIn(staff=row.staff_id, room=row.room, at=row.at) for row in session.scalars(
+                select(CheckInRow).where(CheckInRow.at >= since))] if entries else []
+            overdue = {o.entry: o for o in lone_workers_overdue(entries, door_facts, check_ins, at,
+                                                                self.settings.lone_worker_check_in_s)}
+            messages: list[AlertMessage] = []
+            for entry in entries:
+                subject = entry_subject(entry.door_opened)
+                if entry.door_opened in overdue:
+                    found = overdue[entry.door_opened]
+                    wanted = AlertRaise(
+                        sites[int(entry.door_opened)], entry.room, AlertType.LONE_WORKER_OVERDUE, subject,
+                        rests_on=(entry.door_opened,),
+                        sentence=f"{found.staff} has been in {found.room} past the limit without checking in.",
+                    )
+                    messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                else:
+                    messages += clear_active(session, self.chain, AlertType.LONE_WORKER_OVERDUE, subject, at,
+                                             "Checked in, or the door opened again.", self.context.ladder)
+            return messages, set()
+        return self._write(work, now)
+
+    # rooms ---------------------------------------------------------------------------------------------------
+
+    def environment(self, now: datetime | None = None) -> list[AlertMessage]:
+        """Rooms out of range for a sustained time (hub/rules/environment.py's defaults); cleared when back."""
+        def work(session: Session, at: datetime) -> Changes:
+            messages: list[AlertMessage] = []
+            for device in self._devices(session):
+                room = _single_room(device)
+                if room is None:
+                    continue  # a reading has no door: it names a room only when its device serves one
+                reach = timedelta(seconds=2 * 1800)
+                rows = session.scalars(select(StoredEvent).where(
+                    StoredEvent.device == device.id, StoredEvent.type == EventType.ENV_READING,
+                    StoredEvent.ts_ms >= ms_of(at - reach), StoredEvent.ts_ms <= ms_of(at),
+                ))
+                readings = []
+                for row in rows:
+                    data = json.loads(row.signed)["data"]
+                    readings.append(Reading(at=at_of(row.ts_ms), temp_c_x100=data["temp_c_x100"],
+                                            rh_x100=data["rh_x100"], fact=str(row.id)))
+                still_out = {e.kind: e for e in excursions(readings) if e.end is None}
+                for kind in ("too_cold", "too_hot", "too_dry", "too_humid"):
+                    subject = f"{room_subject(device.site, room)}:{kind}"
+                    if kind in still_out:
+                        excursion = still_out[kind]
+                        wanted = AlertRaise(
+                            device.site, room, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject,
+                            rests_on=excursion.readings[-20:],
+                            sentence=f"The room has been {kind.replace('_', ' ')} since "
+                            f"{excursion.start.isoformat(timespec='minutes')} (worst {excursion.worst_x100 / 100:g}).",
+                        )
+                        messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                    elif active_alert(session, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject) is not None:
+                        messages += clear_active(session, self.chain, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject,
+                                                 at, "Back in range.", self.context.ladder)
+            return messages, set()
+        return self._write(work, now)
+
+    def welfare(self, now: datetime | None = None) -> int:
+        """A long run of "not now" prompts the night lead to a welfare check: once per run, into the hub's chain.
+
+        Alert types are fixed by hub/rules/alerts.py, which has none for this, so the prompt is a hub event
+        (`hub.welfare.prompted`) rather than an alert; the night board reads it from there."""
+        prompted = 0
+
+        def work(session: Session, at: datetime) -> Changes:
+            nonlocal prompted
+            tenancies = session.scalars(select(Tenancy).where(Tenancy.ended_at.is_(None)))
+            for tenancy in list(tenancies):
+                rows = session.scalars(select(StoredEvent).where(
+                    StoredEvent.site == tenancy.home_id, StoredEvent.room == tenancy.room_id,
+                    StoredEvent.device != HUB_SOURCE, StoredEvent.type.in_([str(t) for t in WELFARE_TYPES]),
+                    StoredEvent.ts_ms >= ms_of(at - WELFARE_REACH),
+                ))
+                facts = [door_fact(row) for row in rows]
+                if not any(fact.type == EventType.CONSENT_DECLINED for fact in facts):
+                    continue
+                preferences = preferences_at(session, tenancy.resident_id, at)
+                room = room_context(session, tenancy.home_id, tenancy.room_id, tenancy.resident_id,
+                                    self.context.default_zone)
+                prompt = welfare_prompt(facts, preferences, room, at)
+                if prompt is None or self._already_prompted(session, tenancy.home_id, tenancy.room_id, prompt.key):
+                    continue
+                self.chain.append(session, tenancy.home_id, HubEventType.WELFARE_PROMPTED,
+                                  prompt.model_dump(mode="json"), room=tenancy.room_id, at=at)
+                prompted += 1
+            return [], set()
+
+        self._write(work, now)
+        return prompted
+
+    @staticmethod
+    def _already_prompted(session: Session, site: str, room: str, key: str) -> bool:
+        rows = session.scalars(select(StoredEvent.signed).where(
+            StoredEvent.device == HUB_SOURCE, StoredEvent.site == site, StoredEvent.room == room,
+            StoredEvent.type == HubEventType.WELFARE_PROMPTED,
+        ))
+        return any(json.loads(signed)["data"].get("key") == key for signed in rows)
+
+    # the hub's chain -----------------------------------------------------------------------------------------
+
+    def sign_pending(self) -> int:
+        with self.lock, self.sessions() as session:
+            signed = self.chain.sign_pending(session)
+            session.commit()
+            return signed
+
+    def round(self) -> None:
+        """One pass of every job; one failing (a database away) does not stop the others."""
+        for job in (self.escalations, self.doors, self.devices, self.environment, self.lone_workers, self.welfare,
+                    self.sign_pending):
+            try:
+                job()
+            except Exception:
+                log.exception("scheduler round %s failed; trying again next round", job.__name__)
+
+
+def start_rounds(rounds: NightRounds, interval_s: float) -> BackgroundScheduler:
+    """Rebuild escalation state from the database, then run the rounds every `interval_s` in a background thread."""
+    try:
+        rounds.rebuild_escalations()
+    except Exception:
+        log.exception("could not rebuild escalation state; the rounds will escalate from what is stored")
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(rounds.round, "interval", seconds=interval_s, id="rounds", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))
+    scheduler.start()
+    return scheduler

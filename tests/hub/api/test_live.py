@@ -1,0 +1,126 @@
+"""The live feed over a real HTTP server (uvicorn) and the real broker: the whole current state on connect, then
+alert and room changes as the hub publishes them, only for the caller's own home."""
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
+from tests.hub.api.conftest import add_alert
+from tests.hub.conftest import DeviceSide, People, wait_until
+
+
+@dataclass
+class Stream:
+    """An SSE client reading in a thread: each event as (event name, data), and the comment lines."""
+
+    response: httpx.Response
+    events: list[tuple[str, dict]] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+
+    def read(self) -> None:
+        name, data = "message", ""
+        try:
+            for line in self.response.iter_lines():
+                if line.startswith(":"):
+                    self.comments.append(line)
+                elif line.startswith("event: "):
+                    name = line[len("event: "):]
+                elif line.startswith("data: "):
+                    data = line[len("data: "):]
+                elif line == "" and data:
+                    self.events.append((name, json.loads(data)))
+                    name, data = "message", ""
+                elif line:
+                    self.fields.append(line)
+        except httpx.HTTPError:
+            pass  # the test closed the stream
+
+    def named(self, name: str) -> list[dict]:
+        return [data for event, data in list(self.events) if event == name]
+
+
+@pytest.fixture
+def open_stream(served: str, people: People) -> Iterator:
+    opened: list[tuple[httpx.Client, httpx.Response]] = []
+
+    def open_as(who: str, **params: str) -> Stream:
+        client = httpx.Client(base_url=served, timeout=httpx.Timeout(10.0, read=30.0))
+        response = client.send(client.build_request("GET", "/api/v1/live", params=params,
+                                                    headers=people.auth(who)), stream=True)
+        opened.append((client, response))
+        stream = Stream(response)
+        if response.status_code == 200:
+            threading.Thread(target=stream.read, daemon=True).start()
+        return stream
+
+    yield open_as
+    for client, response in opened:
+        response.close()
+        client.close()
+
+
+def room_state(site: str, room: str, state: RoomState) -> bytes:
+    return RoomStateMessage(site=site, room=room, state=state, since=datetime.now(UTC)).model_dump_json().encode()
+
+
+def alert_message(alert_id: str, site: str = "oakwood") -> bytes:
+    now = datetime.now(UTC)
+    return AlertMessage(id=alert_id, site=site, room="room-14", type="help_requested", status="active_unacknowledged",
+                        sentence="The resident asked for help.", subject_staff=None, raised_at=now, change="raised",
+                        changed_at=now).model_dump_json().encode()
+
+
+def test_on_connect_the_rooms_and_active_alerts_then_live_changes(
+    open_stream, people: People, devices_side: DeviceSide, served: str
+) -> None:
+    devices_side.publish(room_topic("oakwood", "room-12"), room_state("oakwood", "room-12", RoomState.OCCUPIED),
+                         retain=True)
+    devices_side.publish(room_topic("elmfield", "room-01"), room_state("elmfield", "room-01", RoomState.IDLE),
+                         retain=True)
+    add_alert(people.sessions, "a1")
+    add_alert(people.sessions, "e1", site="elmfield", room="room-01")
+
+    # The API's client picks retained room states up as it subscribes; a board connecting later still sees them.
+    def snapshot_with_rooms() -> Stream | None:
+        stream = open_stream("sam")
+        wait_until(lambda: stream.named("ready"), what="the end of the snapshot")
+        return stream if stream.named("room") else None
+
+    stream = wait_until(snapshot_with_rooms, what="a snapshot with the retained room states")
+    assert stream.response.headers["content-type"].startswith("text/event-stream")
+    assert stream.fields[0] == "retry: 1500"
+    assert [(r["room"], r["state"]) for r in stream.named("room")] == [("room-12", "occupied")]
+    (alert,) = stream.named("alert")
+    assert alert["id"] == "a1" and alert["change"] == "raised" and alert["status"] == "active_unacknowledged"
+    assert stream.named("ready") == [{"rooms": 1, "alerts": 1}]
+
+    devices_side.publish(alerts_topic("elmfield"), alert_message("e2", site="elmfield"))
+    devices_side.publish(alerts_topic("oakwood"), alert_message("a2"))
+    devices_side.publish(room_topic("oakwood", "room-14"), room_state("oakwood", "room-14", RoomState.KNOCK_WAITING))
+    wait_until(lambda: any(a["id"] == "a2" for a in stream.named("alert")), what="the live alert")
+    wait_until(lambda: any(r["room"] == "room-14" for r in stream.named("room")), what="the live room state")
+    assert {a["id"] for a in stream.named("alert")} == {"a1", "a2"}  # nothing of another home
+
+    # An acknowledgement through the API reaches the board live, through the broker.
+    with httpx.Client(base_url=served) as client:
+        assert client.post("/api/v1/alerts/a1/acknowledge", headers=people.auth("nia")).status_code == 200
+    wait_until(lambda: any(a["id"] == "a1" and a["acknowledged_by"] == "nia" for a in stream.named("alert")),
+               what="the acknowledgement on the board")
+    wait_until(lambda: stream.comments, what="a heartbeat while idle")
+
+
+def test_the_live_feed_is_for_the_home_staff(open_stream) -> None:
+    for who, params, status in (("eve", {"site": "oakwood"}, 403), ("ada", {}, 403), ("admin", {"site": "oakwood"},
+                                                                                       403)):
+        stream = open_stream(who, **params)
+        assert stream.response.status_code == status
+    elmfield = open_stream("eve")
+    assert elmfield.response.status_code == 200
+    wait_until(lambda: elmfield.named("ready"), what="eve's snapshot")
