@@ -8,7 +8,6 @@ so nothing here needs a lock.
 
 import asyncio
 import logging
-import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -24,6 +22,7 @@ from pydantic import ValidationError
 
 from hub.core.config import HubSettings
 from hub.live import LIVE_SUBSCRIPTIONS, AlertMessage, RoomStateMessage
+from hub.mqtt_client import hub_client, turn_nagle_off
 from protocol.topics import ROOT
 
 log = logging.getLogger(__name__)
@@ -53,20 +52,7 @@ class LiveLink:
         self._listeners: dict[str, set[LiveListener]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._was_connected = False
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{settings.api_mqtt_client_id_prefix}-{uuid.uuid4().hex[:12]}",
-            protocol=mqtt.MQTTv5,
-        )
-        if settings.mqtt_username:
-            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
-        if settings.mqtt_tls_ca_file:
-            self.client.tls_set(
-                ca_certs=str(settings.mqtt_tls_ca_file),
-                certfile=str(settings.mqtt_tls_cert_file) if settings.mqtt_tls_cert_file else None,
-                keyfile=str(settings.mqtt_tls_key_file) if settings.mqtt_tls_key_file else None,
-            )
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client = hub_client(settings, f"{settings.api_mqtt_client_id_prefix}-{uuid.uuid4().hex[:12]}")
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -168,9 +154,7 @@ class LiveLink:
         if reason_code.is_failure:
             log.warning("broker refused the API's live client: %s", reason_code)
             return
-        sock = client.socket()
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        turn_nagle_off(client)
         client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in LIVE_SUBSCRIPTIONS])
         if self._was_connected:
             self._hand_over(self._resync_everyone)

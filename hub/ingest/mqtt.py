@@ -2,13 +2,11 @@
 
 import logging
 import queue
-import socket
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -16,6 +14,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub.core.config import HubSettings
 from hub.ingest.message import ReceivedMessage
+from hub.mqtt_client import hub_client, turn_nagle_off
 from protocol.topics import event_subscription, status_subscription
 
 log = logging.getLogger(__name__)
@@ -30,21 +29,7 @@ class BrokerLink:
         self.settings = settings
         self.inbox = inbox
         self.connected = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.mqtt_client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        if settings.mqtt_username:
-            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
-        if settings.mqtt_tls_ca_file:
-            self.client.tls_set(
-                ca_certs=str(settings.mqtt_tls_ca_file),
-                certfile=str(settings.mqtt_tls_cert_file) if settings.mqtt_tls_cert_file else None,
-                keyfile=str(settings.mqtt_tls_key_file) if settings.mqtt_tls_key_file else None,
-            )
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client = hub_client(settings, settings.mqtt_client_id, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -80,9 +65,7 @@ class BrokerLink:
         if reason_code.is_failure:
             log.warning("broker refused the hub: %s", reason_code)
             return
-        sock = client.socket()
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        turn_nagle_off(client)
         # Every connect: a broker that lost the session (or a first start) must learn the subscriptions again.
         client.subscribe([
             (event_subscription(shared_group=self.settings.shared_subscription_group), SubscribeOptions(qos=1)),

@@ -1,0 +1,214 @@
+"""Alert latency: from the publish of a `door.opened` that makes an unpermitted entry to the alert arriving at a
+Server-Sent Events client of the hub API, while other doors add a background of events.
+
+    .venv/bin/python bench/alert_latency.py [--entries 1000] [--background-rate 1000] [--database sqlite|postgresql]
+
+In the same run, a plain MQTT subscriber on the door's event topic gives the broker's own publish → subscribe
+latency for the very same messages: the floor. Prints p50 / p95 / p99 of both, and the target (p99 ≤ 100 ms).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.signed_load import SignedDevice, connected_client, make_devices, signed_events  # noqa: E402
+from firmware_sim.local_services import LocalBroker, LocalPostgres, free_port, wait_for_port  # noqa: E402
+from hub.db.engine import make_engine  # noqa: E402
+from hub.db.migrate import upgrade  # noqa: E402
+from hub.db.models import AccountRole, StaffRole  # noqa: E402
+from hub.people.accounts import create_account, issue_token  # noqa: E402
+from hub.people.homes import add_home, add_room, add_shift, add_staff  # noqa: E402
+from hub.registry import register_device  # noqa: E402
+from protocol.envelope import seal  # noqa: E402
+from protocol.events import EventType, event_body  # noqa: E402
+from protocol.signing import GENESIS_PREV, chain_hash, generate_private_key, public_key_b64, signed_bytes  # noqa: E402
+from protocol.topics import DeviceChannel, device_topic  # noqa: E402
+
+SITE = "latencyhome"
+ROOM = "room-000"
+DEVICE = "door-000"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def prepare(database_url: str, door_key_b64: str, background: list[SignedDevice]) -> str:
+    """The home, the alerting door, the background doors and a night lead's API token."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        add_home(session, home_id=SITE, name="Latency home", time_zone="Europe/London")
+        for room in [ROOM, *(device.room for device in background)]:
+            add_room(session, SITE, room)
+        register_device(session, site=SITE, device=DEVICE, public_key=door_key_b64, doors={"d1": ROOM})
+        for device in background:
+            register_device(session, site=SITE, device=device.device_id, public_key=device.public_key,
+                            doors={"d1": device.room})
+        add_staff(session, staff_id="nia", name="Nia", home_id=SITE, role=StaffRole.NIGHT_LEAD)
+        now = datetime.now(UTC)
+        add_shift(session, staff_id="nia", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=12))
+        account = create_account(session, username="nia", password="night lead bench password",
+                                 role=AccountRole.NIGHT_LEAD, staff_id="nia")
+        token = issue_token(session, account)
+        session.commit()
+    engine.dispose()
+    return token
+
+
+class AlertStream:
+    """An SSE client of the hub API: when each alert arrived."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.arrivals: list[tuple[float, dict]] = []
+        self.connected = threading.Event()
+        self._url, self._token = url, token
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "text/event-stream"}
+        with httpx.stream("GET", self._url, headers=headers, timeout=None) as response:
+            response.raise_for_status()
+            self.connected.set()
+            kind, live = None, False
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    kind = line.split(":", 1)[1].strip()
+                    live = live or kind == "ready"  # what came before is the snapshot of the board
+                elif line.startswith("data:") and kind == "alert" and live:
+                    alert = json.loads(line.split(":", 1)[1])
+                    if alert["type"] == "unpermitted_entry" and alert["change"] == "raised" and alert["room"] == ROOM:
+                        self.arrivals.append((time.monotonic(), alert))
+                elif not line:
+                    kind = None
+
+
+class Floor:
+    """A plain subscriber on the alerting door's event topic: the broker's own latency."""
+
+    def __init__(self, port: int) -> None:
+        self.arrivals: dict[int, float] = {}
+        self.client = connected_client(port)
+        self.client.on_message = self._on_message
+        self.client.subscribe(device_topic(SITE, DEVICE, DeviceChannel.EVENT), qos=1)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self.arrivals[json.loads(message.payload)["event"]["seq"]] = time.monotonic()
+
+
+def background_load(port: int, messages: list[tuple[str, bytes]], rate: float, stop: threading.Event) -> None:
+    client = connected_client(port)
+    interval = 1.0 / rate
+    started = time.monotonic()
+    for n, (topic, payload) in enumerate(messages):
+        if stop.is_set():
+            break
+        delay = started + n * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        client.publish(topic, payload, qos=1)
+    client.loop_stop()
+    client.disconnect()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--background-rate", type=float, default=1000.0, help="background events per second")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    broker = LocalBroker(workdir / "broker").start()
+    postgres = LocalPostgres().start() if args.database == "postgresql" else None
+    database_url = postgres.create_database("latency") if postgres else f"sqlite:///{workdir / 'hub.db'}"
+    door_key = generate_private_key()
+    background = make_devices(SITE, 20)
+    token = prepare(database_url, public_key_b64(door_key), background)
+    env = {**os.environ, "THRESHOLD_HUB_DATABASE_URL": database_url, "THRESHOLD_HUB_MQTT_PORT": str(broker.port),
+           "THRESHOLD_HUB_KEY_FILE": str(workdir / "hub-key.pem")}
+    api_port = free_port()
+    log = (workdir / "hub.log").open("wb")
+    worker = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env, stdout=log, stderr=log)
+    api = subprocess.Popen([sys.executable, "-m", "hub", "api", "--port", str(api_port)], env=env, stdout=log,
+                           stderr=log)
+    stop = threading.Event()
+    try:
+        wait_for_port(api_port, 30)
+        stream = AlertStream(f"http://127.0.0.1:{api_port}/api/v1/live?site={SITE}", token)
+        if not stream.connected.wait(30):
+            raise RuntimeError(f"the SSE stream did not open; see {workdir / 'hub.log'}")
+        floor = Floor(broker.port)
+        door = connected_client(broker.port)
+        seconds = args.entries * 0.06 + 30
+        load = signed_events(background, int(args.background_rate * seconds / len(background)) + 1)
+        threading.Thread(target=background_load, args=(broker.port, load, args.background_rate, stop),
+                         daemon=True).start()
+        time.sleep(2)  # the background is running
+
+        topic = device_topic(SITE, DEVICE, DeviceChannel.EVENT)
+        prev, seq, latencies, floors = GENESIS_PREV, 0, [], []
+        deadline = time.monotonic() + 10
+        published: dict[int, float] = {}
+        for entry in range(args.entries + 1):  # the first opening warms the path up and is not counted
+            for kind in (EventType.DOOR_OPENED, EventType.DOOR_CLOSED):
+                seq += 1
+                now_ms = int(time.time() * 1000)
+                body = event_body(device=DEVICE, seq=seq, prev=prev, boot="latency", mono_ms=seq, ts_ms=now_ms,
+                                  type=kind, door="d1")
+                prev = chain_hash(signed_bytes(body))
+                payload = seal(door_key, "event", body)
+                before = len(stream.arrivals)
+                published[seq] = time.monotonic()
+                door.publish(topic, payload, qos=1)
+                if kind is EventType.DOOR_OPENED:
+                    deadline = time.monotonic() + 10
+                    while len(stream.arrivals) == before and time.monotonic() < deadline:
+                        time.sleep(0.0005)
+                    if len(stream.arrivals) == before:
+                        raise RuntimeError(f"no alert for opening {entry}; see {workdir / 'hub.log'}")
+                    if entry:
+                        latencies.append((stream.arrivals[before][0] - published[seq]) * 1000)
+                time.sleep(0.005)
+        time.sleep(1)
+        floors = [(floor.arrivals[s] - published[s]) * 1000 for s in published if s in floor.arrivals and s > 2]
+    finally:
+        stop.set()
+        for process in (api, worker):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # an open event stream can hold uvicorn's graceful shutdown
+                process.kill()
+                process.wait()
+        broker.stop()
+        if postgres:
+            postgres.stop()
+
+    print(f"{len(latencies)} unpermitted entries on {args.database}, background {args.background_rate:,.0f} events/s")
+    print(f"{'path':<34}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    for name, values in (("broker publish → subscribe (floor)", floors), ("door.opened → alert on SSE", latencies)):
+        print(f"{name:<34}{statistics.median(values):>9.1f}{percentile(values, 0.95):>9.1f}"
+              f"{percentile(values, 0.99):>9.1f}")
+    p99 = percentile(latencies, 0.99)
+    print(f"target p99 ≤ 100 ms: {'ok' if p99 <= 100 else 'MISS'} ({p99:.1f} ms; "
+          f"{p99 / max(percentile(floors, 0.99), 0.001):.0f}× the broker's p99)")
+
+
+if __name__ == "__main__":
+    main()
