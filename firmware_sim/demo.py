@@ -1,18 +1,23 @@
 """`make demo`: a simulated home of 12 rooms, end to end, on this machine.
 
 Mosquitto (the project's config), the hub worker and API on SQLite, and twelve real door agents on gpiozero
-mock pins playing a night again and again. Everything lives under `data/demo/` and is made anew each run.
+mock pins playing a night again and again. The home has its rooms, a resident in each, staff on shift (a night
+lead and a manager among them) and an admin, each with a sign-in account whose password and API token are
+printed. Everything lives under `data/demo/` and is made anew each run, passwords and tokens included.
 """
 
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,12 +26,53 @@ from firmware_sim.local_services import PROJECT_ROOT, LocalBroker, free_port, wa
 from firmware_sim.scenario import load_scenario, play
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
+from hub.db.models import AccountRole, StaffRole
 from hub.keys import load_or_create_hub_key
+from hub.people.accounts import create_account, issue_token
+from hub.people.homes import add_home, add_resident, add_room, add_shift, add_staff, move_in
 from hub.registry import register_device
 from protocol.signing import public_key_b64
 
 SITE = "demo-home"
 ROOMS = 12
+RESIDENTS = ("ada", "bill", "cora", "dev", "edna", "frank", "gwen", "hal", "iris", "joe", "kath", "len")
+STAFF = {"sam": StaffRole.STAFF, "tia": StaffRole.STAFF, "nia": StaffRole.NIGHT_LEAD, "meg": StaffRole.MANAGER}
+# One account per role: username → (role, resident, staff member).
+ACCOUNTS: dict[str, tuple[AccountRole, str | None, str | None]] = {
+    "admin": (AccountRole.ADMIN, None, None),
+    "meg": (AccountRole.MANAGER, None, "meg"),
+    "nia": (AccountRole.NIGHT_LEAD, None, "nia"),
+    "sam": (AccountRole.STAFF, None, "sam"),
+    "ada": (AccountRole.RESIDENT, "ada", None),
+}
+
+
+class DemoAccount:
+    def __init__(self, username: str, role: AccountRole, password: str, token: str) -> None:
+        self.username, self.role, self.password, self.token = username, role, password, token
+
+
+def set_up_home(session: Session, home: SimulatedHome) -> dict[str, DemoAccount]:
+    """The home, its rooms with a resident in each, staff on shift now, its doors, and an account per role."""
+    add_home(session, home_id=SITE, name="Demo Home", time_zone="Europe/London")
+    for number, resident in enumerate(RESIDENTS, start=1):
+        room = f"room-{number:02d}"
+        add_room(session, SITE, room)
+        add_resident(session, resident_id=resident, display_name=resident.title(), home_id=SITE)
+        move_in(session, resident, room)
+    now = datetime.now(UTC)
+    for staff_id, role in STAFF.items():
+        add_staff(session, staff_id=staff_id, name=staff_id.title(), home_id=SITE, role=role)
+        add_shift(session, staff_id=staff_id, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=12))
+    for site, device, public_key, doors in home.devices():
+        register_device(session, site=site, device=device, public_key=public_key, doors=doors)
+    accounts: dict[str, DemoAccount] = {}
+    for username, (role, resident, staff) in ACCOUNTS.items():
+        password = secrets.token_urlsafe(9)
+        account = create_account(session, username=username, password=password, role=role, resident_id=resident,
+                                 staff_id=staff)
+        accounts[username] = DemoAccount(username, role, password, issue_token(session, account))
+    return accounts
 
 
 def hub_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -34,8 +80,9 @@ def hub_process(command: list[str], env: dict[str, str], log: Path) -> subproces
     return subprocess.Popen([sys.executable, "-m", "hub", *command], env=env, stdout=out, stderr=out)
 
 
-def get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def get_json(url: str, token: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
 
 
@@ -65,10 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     engine = make_engine(database_url)
     with Session(engine) as session:
-        for site, device, public_key, doors in home.devices():
-            register_device(session, site=site, device=device, public_key=public_key, doors=doors)
+        accounts = set_up_home(session, home)
         session.commit()
     engine.dispose()
+    admin = accounts["admin"].token
+    doors = {device for _site, device, _key, _doors in home.devices()}
 
     worker = hub_process(["worker"], env, args.data_dir / "hub-worker.log")
     api = hub_process(["api", "--host", "127.0.0.1", "--port", str(api_port)], env, args.data_dir / "hub-api.log")
@@ -83,7 +131,11 @@ def main(argv: list[str] | None = None) -> None:
             f"  devices, status, last seen {base}/api/v1/devices\n"
             f"  events as stored           {base}/api/v1/events?site={SITE}\n"
             f"  logs                       {args.data_dir}/hub-worker.log, hub-api.log, broker/mosquitto.log\n"
-            "Ctrl-C stops it.\n",
+            f"Every API call needs a token: curl -H 'Authorization: Bearer <token>' {base}/api/v1/devices\n"
+            "Demo accounts (sign in at POST /api/v1/auth/token, or use the token):\n"
+            + "".join(f"  {account.role.value:<10} {account.username:<6} password {account.password}  "
+                      f"token {account.token}\n" for account in accounts.values())
+            + "Ctrl-C stops it.\n",
             flush=True,
         )
         started = time.monotonic()
@@ -92,7 +144,9 @@ def main(argv: list[str] | None = None) -> None:
             rounds += 1
             for offset in range(0, ROOMS - scenario.rooms + 1, scenario.rooms):
                 play(home, scenario, speed=1.0, room_offset=offset)
-            devices = get_json(f"{base}/api/v1/devices")
+            # The doors only: the hub lists its own signed chain among the devices too.
+            devices = [device for device in get_json(f"{base}/api/v1/devices?site={SITE}", admin)
+                       if device["id"] in doors]
             stored = sum(device["acked_seq"] for device in devices)
             online = sum(device["status"] == "online" for device in devices)
             print(f"night {rounds} played: {online}/{len(devices)} doors online, {stored} events stored", flush=True)

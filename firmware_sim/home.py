@@ -43,8 +43,23 @@ def device_name(number: int) -> str:
     return f"door-{number:02d}"
 
 
+def tls_files(tls_dir: Path, device: str) -> dict[str, Path]:
+    """A door's TLS settings from a folder laid out as scripts/make-certs.sh makes it: `ca.crt` and
+    `devices/{device}.crt|.key`, the certificate's CN being the device id (its identity at the broker)."""
+    files = {"tls_ca_file": tls_dir / "ca.crt", "tls_cert_file": tls_dir / "devices" / f"{device}.crt",
+             "tls_key_file": tls_dir / "devices" / f"{device}.key"}
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{device} has no TLS identity: missing {', '.join(missing)} "
+                                f"(make it with: scripts/make-certs.sh -d {tls_dir} device {device})")
+    return files
+
+
 class SimulatedHome:
-    """`rooms` doors, `door-01`… serving `room-01`…, against the broker at `broker_host:broker_port`."""
+    """`rooms` doors, `door-01`… serving `room-01`…, against the broker at `broker_host:broker_port`.
+
+    With `tls_dir`, each door connects with TLS as its own identity: its own certificate (`tls_files`) and its
+    device id as its MQTT user, as a real door would on the production broker."""
 
     def __init__(
         self,
@@ -54,15 +69,20 @@ class SimulatedHome:
         hub_public_key: str | None = None,
         broker_host: str = "127.0.0.1",
         site: str = "home-1",
+        tls_dir: Path | None = None,
         **agent_settings: object,
     ) -> None:
         self.site = site
         self.rooms: dict[int, Room] = {}
-        for number in range(1, rooms + 1):
+        # Every door's identity is checked before any door is made: a missing one changes nothing.
+        identities = {number: tls_files(Path(tls_dir), device_name(number)) if tls_dir is not None else {}
+                      for number in range(1, rooms + 1)}
+        for number, tls in identities.items():
+            device = device_name(number)
             settings = AgentSettings(
-                device_id=device_name(number), site=site, data_dir=Path(data_dir) / device_name(number),
+                device_id=device, site=site, data_dir=Path(data_dir) / device, username=device,
                 broker_host=broker_host, broker_port=broker_port, hub_public_key=hub_public_key,
-                doors={DOOR: PINS}, fw="threshold-sim 0.1.0", **agent_settings,
+                doors={DOOR: PINS}, fw="threshold-sim 0.1.0", **tls, **agent_settings,
             )
             factory = MockFactory()
             sensor = SimulatedEnvSensor(temp_c=20.5 + number % 3, rh=40.0 + number % 7, seed=number)

@@ -7,10 +7,10 @@ chain what API processes left for it. Each round reads and writes in its own ses
 the database has one writer at a time; the rules themselves are hub/rules/'s pure functions.
 
 Escalation state lives in the alerts (`escalated`, `next_escalation_at`), so a worker that starts again carries on
-where the last one stopped. Time comes from `clock`, so tests drive the ladder without waiting for it.
+where the last one stopped; each alert climbs its home's own ladder (DEFAULT_LADDER for a home that has set none).
+Time comes from `clock`, so tests drive the ladder without waiting for it.
 """
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -24,19 +24,28 @@ from hub.chain import HubChain
 from hub.core.config import HubSettings
 from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent, Tenancy
 from hub.db.models import CheckIn as CheckInRow
-from hub.decisions.alerts import AlertRaise, active_alert, clear_active, escalate_due, raise_once
+from hub.decisions.alerts import (
+    AlertRaise,
+    active_alert,
+    alert_ladder,
+    clear_active,
+    escalate_due,
+    raise_once,
+    reschedule,
+)
 from hub.decisions.entries import EntryContext, decision_of, entry_subject
-from hub.decisions.facts import alert_state, at_of, door_fact, ms_of, preferences_at, room_context, room_subject
+from hub.decisions.facts import door_fact, door_facts, ms_of, preferences_at, room_context, room_subject
 from hub.decisions.live import LiveBoard, room_message
 from hub.live import AlertMessage
-from hub.rules.alerts import AlertType, next_escalation_at
+from hub.people.environment_limits import room_limits
+from hub.rules.alerts import AlertType
 from hub.rules.entries import UNIDENTIFIED, EntryKind
 from hub.rules.environment import Reading, excursions
 from hub.rules.facts import DoorFact
 from hub.rules.presence import CheckIn, devices_offline, doors_held_open, lone_workers_overdue
 from hub.rules.welfare import welfare_prompt
 from protocol.events import EventType
-from protocol.hub_events import HUB_SOURCE, HubEventType
+from protocol.hub_events import HUB_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +102,8 @@ class NightRounds:
     def rebuild_escalations(self, now: datetime | None = None) -> None:
         """Recompute when each active, unacknowledged alert next escalates, from its state and the ladder in force."""
         def work(session: Session, _now: datetime) -> Changes:
-            for record in session.scalars(select(AlertRecord).where(AlertRecord.cleared_at.is_(None))):
-                record.next_escalation_at = next_escalation_at(alert_state(record), self.context.ladder)
+            for record in list(session.scalars(select(AlertRecord).where(AlertRecord.cleared_at.is_(None)))):
+                reschedule(session, record, alert_ladder(session, record.site, record.type, self.context.ladder))
             return [], set()
         self._write(work, now)
 
@@ -155,7 +164,7 @@ class NightRounds:
                                                   StoredEvent.ts_ms <= ms_of(at))
                         .order_by(StoredEvent.ts_ms.desc(), StoredEvent.seq.desc()).limit(1)
                     )
-                    facts = [door_fact(last)] if last is not None else []
+                    facts = door_facts(session, [last]) if last is not None else []
                     held = doors_held_open(facts, at, self.settings.door_held_open_s)
                     subject = f"door:{device.id}:{door}"
                     if held:
@@ -178,13 +187,13 @@ class NightRounds:
             entries = [decision_of(record) for record in latest.values()
                        if record.kind == EntryKind.ENTRY and record.who != UNIDENTIFIED and record.closed_at]
             sites = {record.door_opened_event_id: record.site for record in latest.values()}
-            door_facts = [door_fact(row) for row in session.scalars(select(StoredEvent).where(
+            openings = door_facts(session, list(session.scalars(select(StoredEvent).where(
                 StoredEvent.type == EventType.DOOR_OPENED, StoredEvent.ts_ms >= ms_of(since),
                 StoredEvent.device.in_({entry.device for entry in entries}),
-            ))] if entries else []
+            )))) if entries else []
             check_ins = [CheckIn(staff=row.staff_id, room=row.room, at=row.at) for row in session.scalars(
                 select(CheckInRow).where(CheckInRow.at >= since))] if entries else []
-            overdue = {o.entry: o for o in lone_workers_overdue(entries, door_facts, check_ins, at,
+            overdue = {o.entry: o for o in lone_workers_overdue(entries, openings, check_ins, at,
                                                                 self.settings.lone_worker_check_in_s)}
             messages: list[AlertMessage] = []
             for entry in entries:
@@ -206,24 +215,25 @@ class NightRounds:
     # rooms ---------------------------------------------------------------------------------------------------
 
     def environment(self, now: datetime | None = None) -> list[AlertMessage]:
-        """Rooms out of range for a sustained time (hub/rules/environment.py's defaults); cleared when back."""
+        """Rooms out of range for a sustained time, by the room's own limits or the defaults; cleared when back."""
         def work(session: Session, at: datetime) -> Changes:
             messages: list[AlertMessage] = []
             for device in self._devices(session):
                 room = _single_room(device)
                 if room is None:
                     continue  # a reading has no door: it names a room only when its device serves one
-                reach = timedelta(seconds=2 * 1800)
-                rows = session.scalars(select(StoredEvent).where(
+                limits = room_limits(session, device.site, room)
+                reach = timedelta(seconds=2 * limits.sustained_s + limits.max_gap_s)
+                rows = list(session.scalars(select(StoredEvent).where(
                     StoredEvent.device == device.id, StoredEvent.type == EventType.ENV_READING,
                     StoredEvent.ts_ms >= ms_of(at - reach), StoredEvent.ts_ms <= ms_of(at),
-                ))
-                readings = []
-                for row in rows:
-                    data = json.loads(row.signed)["data"]
-                    readings.append(Reading(at=at_of(row.ts_ms), temp_c_x100=data["temp_c_x100"],
-                                            rh_x100=data["rh_x100"], fact=str(row.id)))
-                still_out = {e.kind: e for e in excursions(readings) if e.end is None}
+                )))
+                readings = [
+                    Reading(at=fact.at, temp_c_x100=fact.data["temp_c_x100"], rh_x100=fact.data["rh_x100"],
+                            fact=fact.id)
+                    for fact in door_facts(session, rows) if fact.at <= at
+                ]
+                still_out = {e.kind: e for e in excursions(readings, limits) if e.end is None}
                 for kind in ("too_cold", "too_hot", "too_dry", "too_humid"):
                     subject = f"{room_subject(device.site, room)}:{kind}"
                     if kind in still_out:
@@ -241,46 +251,43 @@ class NightRounds:
             return messages, set()
         return self._write(work, now)
 
-    def welfare(self, now: datetime | None = None) -> int:
-        """A long run of "not now" prompts the night lead to a welfare check: once per run, into the hub's chain.
-
-        Alert types are fixed by hub/rules/alerts.py, which has none for this, so the prompt is a hub event
-        (`hub.welfare.prompted`) rather than an alert; the night board reads it from there."""
-        prompted = 0
-
+    def welfare(self, now: datetime | None = None) -> list[AlertMessage]:
+        """A long run of "not now" raises a `welfare_check` alert for the room, to the night lead first: one active
+        per room, and once per run (keyed by its first "not now"), so resolving it does not bring it back for the
+        same run. It clears when the run ends: the resident said "come in" or the door opened."""
         def work(session: Session, at: datetime) -> Changes:
-            nonlocal prompted
+            messages: list[AlertMessage] = []
             tenancies = session.scalars(select(Tenancy).where(Tenancy.ended_at.is_(None)))
             for tenancy in list(tenancies):
-                rows = session.scalars(select(StoredEvent).where(
-                    StoredEvent.site == tenancy.home_id, StoredEvent.room == tenancy.room_id,
+                site, room_id = tenancy.home_id, tenancy.room_id
+                subject = room_subject(site, room_id)
+                rows = list(session.scalars(select(StoredEvent).where(
+                    StoredEvent.site == site, StoredEvent.room == room_id,
                     StoredEvent.device != HUB_SOURCE, StoredEvent.type.in_([str(t) for t in WELFARE_TYPES]),
                     StoredEvent.ts_ms >= ms_of(at - WELFARE_REACH),
-                ))
-                facts = [door_fact(row) for row in rows]
-                if not any(fact.type == EventType.CONSENT_DECLINED for fact in facts):
-                    continue
-                preferences = preferences_at(session, tenancy.resident_id, at)
-                room = room_context(session, tenancy.home_id, tenancy.room_id, tenancy.resident_id,
-                                    self.context.default_zone)
-                prompt = welfare_prompt(facts, preferences, room, at)
-                if prompt is None or self._already_prompted(session, tenancy.home_id, tenancy.room_id, prompt.key):
-                    continue
-                self.chain.append(session, tenancy.home_id, HubEventType.WELFARE_PROMPTED,
-                                  prompt.model_dump(mode="json"), room=tenancy.room_id, at=at)
-                prompted += 1
-            return [], set()
+                )))
+                prompt = None
+                if any(row.type == EventType.CONSENT_DECLINED for row in rows):
+                    preferences = preferences_at(session, tenancy.resident_id, at)
+                    room = room_context(session, site, room_id, tenancy.resident_id, self.context.default_zone)
+                    prompt = welfare_prompt(door_facts(session, rows), preferences, room, at)
+                if prompt is None:
+                    messages += clear_active(session, self.chain, AlertType.WELFARE_CHECK, subject, at,
+                                             "The run of “not now” ended.", self.context.ladder)
+                elif not self._prompted(session, subject, prompt.key, prompt.since):
+                    wanted = AlertRaise(site, room_id, AlertType.WELFARE_CHECK, subject, rests_on=prompt.declines)
+                    messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+            return messages, set()
 
-        self._write(work, now)
-        return prompted
+        return self._write(work, now)
 
     @staticmethod
-    def _already_prompted(session: Session, site: str, room: str, key: str) -> bool:
-        rows = session.scalars(select(StoredEvent.signed).where(
-            StoredEvent.device == HUB_SOURCE, StoredEvent.site == site, StoredEvent.room == room,
-            StoredEvent.type == HubEventType.WELFARE_PROMPTED,
+    def _prompted(session: Session, subject: str, key: str, since: datetime) -> bool:
+        """Whether this run (first "not now" `key`) has had its welfare alert already, active or not."""
+        raised = session.scalars(select(AlertRecord.rests_on).where(
+            AlertRecord.type == AlertType.WELFARE_CHECK, AlertRecord.subject == subject, AlertRecord.raised_at >= since,
         ))
-        return any(json.loads(signed)["data"].get("key") == key for signed in rows)
+        return any(rests_on[:1] == [key] for rests_on in raised)
 
     # the hub's chain -----------------------------------------------------------------------------------------
 

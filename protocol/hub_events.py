@@ -17,4 +17,5 @@ class HubEventType(StrEnum):
     ENTRY_DECIDED = "hub.entry.decided"
     ALERT_CHANGED = "hub.alert.changed"
     TIMELINE_READ = "hub.timeline.read"
-    WELFARE_PROMPTED = "hub.welfare.prompted"
+    LADDER_CHANGED = "hub.ladder.changed"
+    ENVIRONMENT_LIMITS_CHANGED = "hub.environment_limits.changed"

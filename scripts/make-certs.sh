@@ -19,6 +19,9 @@ set -eu
 
 DIR=certs
 if [ "${1:-}" = "-d" ]; then DIR=$2; shift 2; fi
+# The CA's openssl.cnf records its own paths: absolute, so the script works from any folder.
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
 COMMAND=${1:-}
 [ -n "$COMMAND" ] || { sed -n '2,18p' "$0"; exit 2; }
 shift

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from firmware_sim.cli import parser as sim_parser
+from firmware_sim.home import device_name, tls_files
 from hub.cli import _parser as hub_parser
 from hub.core.config import HubSettings
 from hub.environment_export import InfluxSettings, RoomReading
@@ -20,6 +22,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 DOCKERFILE = (ROOT / "docker" / "Dockerfile").read_text()
 HUB_SERVICES = ("migrate", "hub-worker", "hub-api")
+DEMO_SERVICES = ("sim-certs", "sim-admin", "sim")
 
 
 def mounts(service: str) -> dict[str, str]:
@@ -46,20 +49,23 @@ def made_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_stack_has_every_part_of_the_issue_and_the_sim_only_in_the_demo_profile() -> None:
-    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "migrate", "hub-worker", "hub-api", "sim"}
-    assert SERVICES["sim"]["profiles"] == ["demo"]
-    assert [name for name, service in SERVICES.items() if "profiles" in service] == ["sim"]
+    assert set(SERVICES) == {"mosquitto", "postgres", "influxdb", "grafana", "migrate", "hub-worker", "hub-api",
+                             *DEMO_SERVICES}
+    assert [name for name, service in SERVICES.items() if "profiles" in service] == list(DEMO_SERVICES)
+    for name in DEMO_SERVICES:
+        assert SERVICES[name]["profiles"] == ["demo"]
 
 
 def test_images_are_built_from_the_repository_dockerfile_targets() -> None:
-    for name in (*HUB_SERVICES, "sim"):
+    for name in (*HUB_SERVICES, *DEMO_SERVICES):
         build = SERVICES[name]["build"]
         assert (ROOT / build["context"] / build["dockerfile"]).resolve() == ROOT / "docker" / "Dockerfile"
         assert f" AS {build['target']}\n" in DOCKERFILE
     for copied in re.findall(r"^COPY (\S+) ", DOCKERFILE, flags=re.M):
         assert (ROOT / copied).exists(), copied
     assert entrypoint("hub") == ["python", "-m", "hub"]
-    assert entrypoint("sim") == ["python", "-m", "firmware_sim.demo"]
+    assert entrypoint("sim") == ["python", "-m", "firmware_sim"]
+    assert {SERVICES[name]["build"]["target"] for name in DEMO_SERVICES} == {"sim"}
 
 
 def test_every_hub_command_is_one_the_hub_cli_has() -> None:
@@ -80,11 +86,74 @@ def test_the_health_path_the_api_check_calls_is_a_route_of_the_api() -> None:
     assert "/health" in {route.path for route in router.routes}  # type: ignore[attr-defined]
 
 
-def test_the_demo_command_is_the_demo_modules_own() -> None:
-    usage = subprocess.run([sys.executable, "-m", "firmware_sim.demo", "--help"], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout
-    for option in SERVICES["sim"]["command"][::2]:
-        assert option in usage
+def test_the_simulated_home_goes_through_the_production_broker_each_door_as_its_own_identity() -> None:
+    sim = SERVICES["sim"]
+    args = sim_parser().parse_args(sim["command"])
+    assert args.command == "run" and args.loop and args.rooms == 12
+    assert "network_mode" not in sim, "the sim joins the compose network, as a door joins the home's"
+    # The broker the stack runs, on the port its production config listens on.
+    config = (ROOT / "config" / "mosquitto" / "production.conf").read_text()
+    (port,) = re.findall(r"^listener (\d+)$", config, flags=re.M)
+    assert (args.broker_host, args.broker_port) == ("mosquitto", int(port))
+    assert sim["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    # Its TLS folder holds the CA and the doors' certificates the sim-certs service issues into ./certs/devices.
+    sim_mounts = mounts("sim")
+    assert sim_mounts[str(args.tls_dir / "ca.crt")] == "./certs/ca.crt"
+    assert sim_mounts[str(args.tls_dir / "devices")] == "./certs/devices"
+    certs_mounts = mounts("sim-certs")
+    workdir = Path(SERVICES["sim-certs"]["working_dir"])
+    assert certs_mounts[str(workdir / "certs")] == "./certs"
+    assert sim["depends_on"]["sim-certs"]["condition"] == "service_completed_successfully"
+
+
+def test_the_sim_registers_its_doors_through_the_hub_api_with_the_token_sim_admin_makes() -> None:
+    sim, admin = SERVICES["sim"], SERVICES["sim-admin"]
+    args = sim_parser().parse_args(sim["command"])
+    api = hub_parser().parse_args(SERVICES["hub-api"]["command"])
+    assert args.register_at == f"http://hub-api:{api.port}"
+    assert sim["depends_on"]["hub-api"]["condition"] == "service_healthy"
+    assert sim["depends_on"]["sim-admin"]["condition"] == "service_completed_successfully"
+    # sim-admin writes the token and the hub key into the volume the sim reads them from.
+    (data,) = [target for target, source in mounts("sim").items() if source == "sim-data"]
+    assert mounts("sim-admin")[data] == "sim-data" and "sim-data" in COMPOSE["volumes"]
+    script = admin["command"][0]
+    for written in (args.admin_token_file, args.hub_public_key_file):
+        assert written.parent == Path(data)
+        assert f"> {written}" in script
+    # Each hub command in its script is one the hub CLI has, as the hub's own database and key see it.
+    commands = [part.split(">")[0].split() for part in re.split(r"[;|&]+", script) if "python -m hub" in part]
+    parsed = [hub_parser().parse_args(command[3:]) for command in commands]
+    assert [(found.command, getattr(found, "action", None)) for found in parsed] == [
+        ("account", "add"), ("token", "create"), ("hub-key", None)]
+    assert parsed[0].role == "admin" and parsed[0].username == parsed[1].username
+    assert {key: value for key, value in admin["environment"].items() if key.startswith("THRESHOLD_HUB_")} == \
+        SERVICES["hub-worker"]["environment"]
+    assert mounts("sim-admin")["/var/lib/threshold"] == "hub-data"
+    assert admin["depends_on"]["hub-api"]["condition"] == "service_healthy"  # the API makes the hub key
+
+
+def test_sim_certs_issues_every_door_its_own_certificate_from_the_hosts_ca(tmp_path: Path) -> None:
+    """The service's own script, run against a CA made as the compose file's header says (from the repo root)."""
+    host = tmp_path / "host"
+    host.mkdir()
+    subprocess.run(["sh", str(ROOT / "scripts" / "make-certs.sh"), "all", "mosquitto"], cwd=host, check=True,
+                   capture_output=True)
+    workdir = tmp_path / "container"
+    workdir.mkdir()
+    (workdir / "certs").symlink_to(host / "certs")  # the bind mount ./certs:{working_dir}/certs
+    script = SERVICES["sim-certs"]["command"][0].replace("$$", "$").replace("/app/scripts/", f"{ROOT}/scripts/")
+    assert SERVICES["sim-certs"]["entrypoint"] == ["sh", "-c"]
+
+    for _ in range(2):  # a second `up` keeps what the first made
+        done = subprocess.run(["sh", "-c", script], cwd=workdir, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    rooms = sim_parser().parse_args(SERVICES["sim"]["command"]).rooms
+    for number in range(1, rooms + 1):
+        files = tls_files(host / "certs", device_name(number))
+        subject = subprocess.run(["openssl", "x509", "-in", str(files["tls_cert_file"]), "-noout", "-subject"],
+                                 capture_output=True, text=True, check=True).stdout
+        assert subject.strip() == f"subject=CN = {device_name(number)}"
+    assert len(list((host / "certs" / "devices").glob("*.crt"))) == rooms
 
 
 def test_migrations_run_once_before_any_hub_process_starts() -> None:
@@ -131,6 +200,8 @@ def test_every_variable_the_file_uses_is_in_env_example() -> None:
 def test_mounted_repository_files_exist_and_certificates_are_what_make_certs_makes(made_certs: Path) -> None:
     for name, service in SERVICES.items():
         for target, source in mounts(name).items():
+            if source in ("./certs", "./certs/devices"):
+                continue  # folders: the one make-certs.sh writes, and the doors' certificates sim-certs issues
             if source.startswith("./certs/"):
                 assert (made_certs / source.removeprefix("./certs/")).is_file(), f"{name}: {source}"
             elif source.startswith("./"):

@@ -10,16 +10,20 @@ from hub.api.broker import LiveLink
 from hub.api.routes import (
     accounts,
     alerts,
+    cases,
     check_ins,
+    checkpoints,
     devices,
     entries,
     events,
     health,
+    home_settings,
     knocks,
     live,
     people,
     preferences,
     summary,
+    timelines,
 )
 from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
@@ -46,13 +50,14 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         description="Devices, their status and the events they recorded (read-only here, always); homes, residents, "
         "staff and accounts; residents' entry preferences, versioned; alerts, acknowledged and resolved by named "
         "people; a live stream of alerts and room states (Server-Sent Events); remote knocks; lone-worker "
-        "check-ins; entry decisions; the night summary.",
+        "check-ins; entry decisions; the night summary; each home's escalation ladder and its rooms' environment "
+        "limits.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
     app.state.live = link
     for module in (health, devices, events, accounts, people, preferences, alerts, live, knocks, check_ins, entries,
-                   summary):
+                   summary, timelines, cases, checkpoints, home_settings):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -398,6 +398,45 @@ class CheckIn(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class EscalationLadderVersion(Base):
+    """One version of a home's escalation ladder (hub/rules/alerts.py's EscalationLadder steps). A change is a new
+    row and the database refuses any other change, so who set which ladder when stays on record; the newest version
+    is the one in force, and a home with none climbs DEFAULT_LADDER."""
+
+    __tablename__ = "escalation_ladders"
+    __table_args__ = (UniqueConstraint("home_id", "version", name="uq_escalation_ladders_home_version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("homes.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(ID_LENGTH), comment="username of the account that set it")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoomEnvironmentLimits(Base):
+    """A room's own environment limits, in place of the defaults (hub/rules/environment.py's EnvironmentLimits).
+    Every change is also a `hub.environment_limits.changed` event in the hub's chain."""
+
+    __tablename__ = "room_environment_limits"
+    __table_args__ = (
+        ForeignKeyConstraint(["home_id", "room_id"], ["rooms.home_id", "rooms.id"]),
+        CheckConstraint("min_temp_c_x100 < max_temp_c_x100", name="ck_room_environment_limits_temp"),
+        CheckConstraint("min_rh_x100 < max_rh_x100", name="ck_room_environment_limits_rh"),
+        CheckConstraint("sustained_s >= 0", name="ck_room_environment_limits_sustained"),
+    )
+
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    min_temp_c_x100: Mapped[int] = mapped_column(Integer)
+    max_temp_c_x100: Mapped[int] = mapped_column(Integer)
+    min_rh_x100: Mapped[int] = mapped_column(Integer)
+    max_rh_x100: Mapped[int] = mapped_column(Integer)
+    sustained_s: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(ID_LENGTH), comment="username of the account that set them")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class PendingHubEvent(Base):
     """Something a person did through the hub (a preference version, a remote knock, a timeline read), written in
     the same transaction as the change itself and signed into the hub's own chain by the worker, its one writer."""

@@ -1,35 +1,54 @@
 """Alerts into the database: the state (`alerts`), its history (`alert_changes`) and a `hub.alert.changed` event in the
 hub's own chain for every change, all in the caller's transaction. Transitions themselves are hub/rules/alerts.py's.
 
+Both writers of an alert row use what is here: the worker (raise, escalate, clear) and the API (a person's
+acknowledgement or resolution). Every change is a conditional UPDATE that matches only while the columns that
+decided the transition are as they were read, so neither writer can overwrite the other's change; the worker reads
+again and re-decides, the API answers 409 or retries.
+
 At most one active alert per subject and type: the database's partial unique index says so, and raising one that is
 already active changes nothing (the insert is tried in a savepoint, so a concurrent raise is not an error).
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.chain import HubChain
 from hub.db.models import AlertChangeRecord, AlertRecord
-from hub.decisions.facts import alert_state
 from hub.live import AlertMessage
+from hub.people.ladders import ladder_in_force
 from hub.rules.alerts import (
     DEFAULT_LADDER,
     Action,
+    AlertChange,
+    AlertState,
     AlertType,
     EscalationLadder,
+    Refusal,
     Transition,
     clear,
     due_escalations,
     escalate,
+    ladder_for,
     next_escalation_at,
     raise_alert,
 )
 from protocol.hub_events import HubEventType
+
+WRITER_ATTEMPTS = 3
+
+TRANSITION_COLUMNS = ("acknowledged_by", "acknowledged_at", "cleared_at", "clear_note", "resolved_by", "resolved_at",
+                      "resolution_note", "escalated")
+"""The columns a transition may fill (hub/rules/alerts.py)."""
+DECIDING_COLUMNS = ("acknowledged_by", "cleared_at", "resolved_by")
+"""The columns every transition's refusals depend on: a write is valid only while they are as they were read."""
 
 
 @dataclass(frozen=True)
@@ -45,52 +64,126 @@ class AlertRaise:
     sentence: str | None = None
 
 
-def _message(record: AlertRecord, transition: Transition, ladder: EscalationLadder) -> AlertMessage:
-    change = transition.change
-    step = transition.alert.escalated[-1] if change.action == Action.ESCALATED else None
-    return AlertMessage(
-        id=record.id, site=record.site, room=record.room, type=record.type, status=change.status.value,
-        sentence=record.sentence, subject_staff=record.subject_staff, raised_at=record.raised_at,
-        acknowledged_by=record.acknowledged_by, resolved_by=record.resolved_by, change=change.action.value,
-        changed_at=change.at, escalation_step=step,
-        audience=ladder.steps[step].audience.value if step is not None else None,
+def alert_state(record: AlertRecord, subject: str | None = None) -> AlertState:
+    """The rules' view of a stored alert; `subject` replaces the stored one (the entry rules match help by room)."""
+    return AlertState(
+        id=record.id, type=AlertType(record.type), subject=subject or record.subject,
+        subject_staff=record.subject_staff, sentence=record.sentence, rests_on=tuple(record.rests_on),
+        raised_at=record.raised_at, acknowledged_by=record.acknowledged_by, acknowledged_at=record.acknowledged_at,
+        cleared_at=record.cleared_at, clear_note=record.clear_note, resolved_by=record.resolved_by,
+        resolved_at=record.resolved_at, resolution_note=record.resolution_note, escalated=tuple(record.escalated),
     )
 
 
-def record_change(
-    session: Session, chain: HubChain, record: AlertRecord, transition: Transition,
-    ladder: EscalationLadder = DEFAULT_LADDER,
-) -> AlertMessage:
-    """Write one transition of `record`: its new state, a line of history and a hub chain event. Returns what to
-    publish once the transaction commits."""
-    alert, change = transition.alert, transition.change
-    record.acknowledged_by, record.acknowledged_at = alert.acknowledged_by, alert.acknowledged_at
-    record.cleared_at, record.clear_note = alert.cleared_at, alert.clear_note
-    record.resolved_by, record.resolved_at = alert.resolved_by, alert.resolved_at
-    record.resolution_note = alert.resolution_note
-    record.escalated = list(alert.escalated)
-    record.next_escalation_at = next_escalation_at(alert, ladder)
-    session.add(AlertChangeRecord(alert_id=record.id, action=change.action.value, by=change.by, at=change.at,
-                                  note=change.note, status=change.status.value))
-    message = _message(record, transition, ladder)
-    chain.append(session, record.site, HubEventType.ALERT_CHANGED, {
-        "alert": record.id, "type": record.type, "subject": record.subject, "action": change.action.value,
-        "by": change.by, "note": change.note, "status": change.status.value,
-        "escalation_step": message.escalation_step, "audience": message.audience,
-    }, room=record.room, at=change.at)
-    return message
+def write_if_unchanged(session: Session, before: AlertState, after: AlertState,
+                       next_escalation: datetime | None = None) -> bool:
+    """Write what a transition filled in, only if nobody changed the deciding columns, or those it fills, since
+    `before` was read. `next_escalation` is when the scheduler looks at the alert next (None: an acknowledged or
+    cleared alert no longer escalates).
+
+    A conditional UPDATE (… WHERE acknowledged_by IS NULL …) decides between two writers at once in the database
+    itself, on either engine: exactly one UPDATE matches the row; the other finds rowcount 0 and changes nothing.
+    """
+    changed: dict[str, Any] = {
+        name: getattr(after, name) for name in TRANSITION_COLUMNS if getattr(after, name) != getattr(before, name)
+    }
+    if "escalated" in changed:
+        changed["escalated"] = list(after.escalated)
+    guarded = dict.fromkeys([*DECIDING_COLUMNS, *(name for name in changed if name != "escalated")])
+    guards = [
+        getattr(AlertRecord, name).is_(None) if getattr(before, name) is None
+        else getattr(AlertRecord, name) == getattr(before, name)
+        for name in guarded
+    ]
+    result = session.execute(
+        update(AlertRecord).where(AlertRecord.id == before.id, *guards)
+        .values(**changed, next_escalation_at=next_escalation),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount == 1
+
+
+def change_record(change: AlertChange) -> AlertChangeRecord:
+    return AlertChangeRecord(alert_id=change.alert, action=change.action.value, by=change.by, at=change.at,
+                             note=change.note, status=change.status.value)
+
+
+def _escalation_step(record: AlertRecord, action: str) -> int | None:
+    return record.escalated[-1] if action == Action.ESCALATED.value and record.escalated else None
+
+
+def chain_data(record: AlertRecord, change: AlertChange) -> dict[str, Any]:
+    """What the hub's chain keeps of one alert change (an escalation's note is the audience it called)."""
+    step = _escalation_step(record, change.action.value)
+    return {**change.model_dump(mode="json"), "type": record.type, "subject": record.subject,
+            "escalation_step": step, "audience": change.note if step is not None else None}
+
+
+def alert_message(record: AlertRecord, action: str, at: datetime, note: str | None = None) -> AlertMessage:
+    """The live message for an alert as the row now stands, after `action` at `at`."""
+    step = _escalation_step(record, action)
+    return AlertMessage(
+        id=record.id, site=record.site, room=record.room, type=record.type, status=alert_state(record).status.value,
+        sentence=record.sentence, subject_staff=record.subject_staff, raised_at=record.raised_at,
+        acknowledged_by=record.acknowledged_by, resolved_by=record.resolved_by, change=action, changed_at=at,
+        escalation_step=step, audience=note if step is not None else None,
+    )
+
+
+def alert_ladder(session: Session, site: str, type: AlertType | str,
+                 default: EscalationLadder = DEFAULT_LADDER) -> EscalationLadder:
+    """The ladder an alert of `type` in `site` climbs: the home's own (or `default` when it has set none), started
+    at the night lead for a welfare check."""
+    return ladder_for(AlertType(type), ladder_in_force(session, site) or default)
+
+
+def _recorded(session: Session, chain: HubChain, record: AlertRecord, change: AlertChange) -> AlertMessage:
+    session.add(change_record(change))
+    chain.append(session, record.site, HubEventType.ALERT_CHANGED, chain_data(record, change), room=record.room,
+                 at=change.at)
+    return alert_message(record, change.action.value, change.at, change.note)
+
+
+def apply_change(
+    session: Session, chain: HubChain, record: AlertRecord,
+    change: Callable[[AlertState, EscalationLadder], Transition | Refusal], default: EscalationLadder = DEFAULT_LADDER,
+) -> list[AlertMessage]:
+    """Apply the hub's transition `change` to `record` as it stands in the database: the row (conditionally), a line
+    of history and a hub chain event. A person's change landing first makes it read again and re-decide; a refusal
+    writes nothing. Returns what to publish once the transaction commits."""
+    ladder = alert_ladder(session, record.site, record.type, default)
+    for _attempt in range(WRITER_ATTEMPTS):
+        before = alert_state(record)
+        moved = change(before, ladder)
+        if isinstance(moved, Refusal):
+            return []
+        written = write_if_unchanged(session, before, moved.alert, next_escalation_at(moved.alert, ladder))
+        session.refresh(record)
+        if written:
+            return [_recorded(session, chain, record, moved.change)]
+    return []
 
 
 def escalate_due(
-    session: Session, chain: HubChain, record: AlertRecord, now: datetime, ladder: EscalationLadder = DEFAULT_LADDER
+    session: Session, chain: HubChain, record: AlertRecord, now: datetime, default: EscalationLadder = DEFAULT_LADDER
 ) -> list[AlertMessage]:
-    """Send every ladder step due at `now` that has not been sent, oldest first."""
+    """Send every ladder step due at `now` that has not been sent, oldest first. With none due (the home's ladder
+    changed since the alert was raised), only its next look is rescheduled by the ladder now in force."""
+    ladder = alert_ladder(session, record.site, record.type, default)
     messages = []
     for index, _step in due_escalations(alert_state(record), ladder, now):
-        moved = escalate(alert_state(record), ladder, index, now)
-        if isinstance(moved, Transition):
-            messages.append(record_change(session, chain, record, moved, ladder))
+        messages += apply_change(session, chain, record,
+                                 lambda state, ladder, index=index: escalate(state, ladder, index, now), default)
+    if not messages:
+        reschedule(session, record, ladder)
     return messages
+
+
+def reschedule(session: Session, record: AlertRecord, ladder: EscalationLadder) -> None:
+    """Set when the scheduler next looks at the alert, by `ladder`; a no-op if someone acknowledged or cleared it
+    meanwhile (their write already said: never)."""
+    state = alert_state(record)
+    write_if_unchanged(session, state, state, next_escalation_at(state, ladder))
 
 
 def active_alert(session: Session, type: AlertType, subject: str) -> AlertRecord | None:
@@ -100,12 +193,13 @@ def active_alert(session: Session, type: AlertType, subject: str) -> AlertRecord
 
 
 def raise_once(
-    session: Session, chain: HubChain, wanted: AlertRaise, at: datetime, ladder: EscalationLadder = DEFAULT_LADDER
+    session: Session, chain: HubChain, wanted: AlertRaise, at: datetime, default: EscalationLadder = DEFAULT_LADDER
 ) -> list[AlertMessage]:
     """Raise the alert unless one of its type is already active for its subject; escalates the steps due at once.
-    Returns what to publish (nothing when it was already raised)."""
+    `default` is the ladder for a home that has set none. Returns what to publish (nothing when already raised)."""
     if active_alert(session, wanted.type, wanted.subject) is not None:
         return []
+    ladder = alert_ladder(session, wanted.site, wanted.type, default)
     transition = raise_alert(uuid.uuid4().hex, wanted.type, wanted.subject, at, subject_staff=wanted.subject_staff,
                              rests_on=wanted.rests_on, sentence=wanted.sentence)
     alert = transition.alert
@@ -119,15 +213,14 @@ def raise_once(
             session.add(record)
     except IntegrityError:
         return []  # another writer raised it first: it is active, which is all that was asked
-    messages = [record_change(session, chain, record, transition, ladder)]
-    return messages + escalate_due(session, chain, record, at, ladder)
+    messages = [_recorded(session, chain, record, transition.change)]
+    return messages + escalate_due(session, chain, record, at, default)
 
 
 def clear_active(session: Session, chain: HubChain, type: AlertType, subject: str, at: datetime, note: str,
-                 ladder: EscalationLadder = DEFAULT_LADDER) -> list[AlertMessage]:
+                 default: EscalationLadder = DEFAULT_LADDER) -> list[AlertMessage]:
     """Clear the active alert of this type and subject, if there is one: the condition has ended."""
     record = active_alert(session, type, subject)
     if record is None:
         return []
-    moved = clear(alert_state(record), at, note)
-    return [record_change(session, chain, record, moved, ladder)] if isinstance(moved, Transition) else []
+    return apply_change(session, chain, record, lambda state, _ladder: clear(state, at, note), default)

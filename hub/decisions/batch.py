@@ -16,7 +16,7 @@ from hub.chain import HubChain
 from hub.db.models import Device, EntryRecord, StoredEvent
 from hub.decisions.alerts import AlertRaise, clear_active, raise_once
 from hub.decisions.entries import DOOR_CLOSED, LATE_EVENT, EntryContext, decide_opening, redecide_opening
-from hub.decisions.facts import ENTRY_TYPES, at_of, events_by_id, room_subject
+from hub.decisions.facts import ENTRY_TYPES, at_of, clock_offsets, events_by_id, room_subject
 from hub.decisions.live import STATE_TYPES
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.store import Rejection
@@ -132,11 +132,16 @@ def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
     """Openings already decided that this batch may change, with the cause: a late event dated inside an opening's
     look-back, or the door closing after it."""
     causes: dict[int, str] = {}
+    offsets = clock_offsets(session, stored)
+
+    def corrected(row: StoredEvent) -> datetime:
+        return at_of(row.ts_ms - offsets.get(row.id, 0))
+
     for row in stored:
         if row.type == EventType.DOOR_CLOSED:
             last_opening = session.scalar(
                 select(EntryRecord).where(EntryRecord.device == row.device, EntryRecord.door == row.door,
-                                          EntryRecord.opened_at <= at_of(row.ts_ms))
+                                          EntryRecord.opened_at <= corrected(row))
                 .order_by(EntryRecord.opened_at.desc(), EntryRecord.revision.desc()).limit(1)
             )
             if last_opening is not None and last_opening.closed_at is None:
@@ -144,15 +149,15 @@ def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
     entry_facts = [row for row in stored if row.type in ENTRY_TYPES and row.room is not None]
     if not entry_facts:
         return causes
-    earliest = at_of(min(row.ts_ms for row in entry_facts))
-    latest = at_of(max(row.ts_ms for row in entry_facts)) + LOOK_BACK
+    earliest = min(corrected(row) for row in entry_facts)
+    latest = max(corrected(row) for row in entry_facts) + LOOK_BACK
     decided = session.scalars(select(EntryRecord).where(
         EntryRecord.room.in_({row.room for row in entry_facts}),
         EntryRecord.opened_at > earliest, EntryRecord.opened_at <= latest,
     ))
     for record in decided:
         for row in entry_facts:
-            at = at_of(row.ts_ms)
+            at = corrected(row)
             if row.id != record.door_opened_event_id and _on_same_door(row, record) \
                     and at < record.opened_at <= at + LOOK_BACK:
                 causes[record.door_opened_event_id] = LATE_EVENT

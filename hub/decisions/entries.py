@@ -19,7 +19,7 @@ from hub.decisions.alerts import AlertRaise, clear_active, raise_once
 from hub.decisions.facts import (
     DEFAULT_VERSION,
     VACANT,
-    door_fact,
+    door_facts,
     facts_around,
     help_alerts_at,
     occupant_at,
@@ -90,7 +90,7 @@ def _decide(session: Session, opened: StoredEvent, context: EntryContext,
             previous: EntryDecision | None = None) -> EntryDecision | None:
     """The decision for the opening as the facts now stand; with `previous`, None when nothing changed."""
     assert opened.room is not None
-    fact = door_fact(opened)
+    (fact,) = door_facts(session, [opened])
     resident = occupant_at(session, opened.site, opened.room, fact.at)
     arguments = dict(
         door_opened=fact,

@@ -1,12 +1,17 @@
 """What the rules read, loaded from the database: stored events as DoorFacts, the resident's preference version, the
 roster, the room and the room's help alerts.
 
-A fact's `at` is the device's own `ts_ms`. The rules order by it; the heartbeat's NTP offset is not applied, because
-a later heartbeat would then move facts already decided on (and re-decide entries for milliseconds).
+A fact's `at` is the device's own `ts_ms` corrected by the clock offset its device last reported before it: the
+`clock_offset_ms` of the device's latest `device.heartbeat` at or before the event in the device's own sequence, in the
+same boot. Sign convention (PROTOCOL.md §3, device.heartbeat): offset = device clock − true time, so a device 2 s fast
+reports +2000 and its events are placed at `ts_ms − 2000`. Taking the heartbeat before the event, never the newest one,
+keeps a fact's time fixed once stored: a later heartbeat cannot move facts already decided on. With no such heartbeat
+(the first events of a boot) or a null offset, `at` is `ts_ms` as sent.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import groupby
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -16,6 +21,7 @@ from hub.db.models import AlertRecord, Home, PreferenceVersion, StoredEvent, Ten
 from hub.db.models import Shift as ShiftRow
 from hub.db.models import Staff as StaffRow
 from hub.people.preferences import DEFAULT_PREFERENCES, EntryPreferences, preferences_of
+from hub.decisions.alerts import alert_state
 from hub.rules.alerts import AlertState, AlertType
 from hub.rules.entries import LOOK_BACK
 from hub.rules.facts import DoorFact, NightCheck, PreferenceSnapshot, RoomContext, RosterSnapshot, Shift
@@ -46,12 +52,47 @@ def ms_of(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-def door_fact(row: StoredEvent) -> DoorFact:
+def door_fact(row: StoredEvent, offset_ms: int = 0) -> DoorFact:
+    """The fact of one stored event, placed at `ts_ms − offset_ms` (see the module's note on clocks)."""
     body = json.loads(row.signed)
     return DoorFact(
         id=str(row.id), device=row.device, seq=row.seq, type=row.type, door=row.door, room=row.room,
-        ts_ms=row.ts_ms, at=at_of(row.ts_ms), received_at=row.received_at, data=body.get("data") or {},
+        ts_ms=row.ts_ms, at=at_of(row.ts_ms - offset_ms), received_at=row.received_at, data=body.get("data") or {},
     )
+
+
+def _offset(heartbeat: StoredEvent) -> int:
+    return int((json.loads(heartbeat.signed).get("data") or {}).get("clock_offset_ms") or 0)
+
+
+def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, int]:
+    """Event id → the clock offset (ms) its device last reported at or before it, in the same boot: two small queries
+    per device and boot among `rows`, on the (device, seq) index."""
+    offsets: dict[int, int] = {}
+    by_clock = sorted((row for row in rows if row.device != HUB_SOURCE), key=lambda row: (row.device, row.boot, row.seq))
+    for (device, boot), group in groupby(by_clock, key=lambda row: (row.device, row.boot)):
+        events = list(group)
+        heartbeat = (StoredEvent.device == device, StoredEvent.boot == boot,
+                     StoredEvent.type == EventType.DEVICE_HEARTBEAT)
+        before = session.scalar(select(StoredEvent).where(*heartbeat, StoredEvent.seq <= events[0].seq)
+                                .order_by(StoredEvent.seq.desc()).limit(1))
+        during = list(session.scalars(select(StoredEvent).where(
+            *heartbeat, StoredEvent.seq > events[0].seq, StoredEvent.seq <= events[-1].seq,
+        ).order_by(StoredEvent.seq)))
+        beats = ([before] if before is not None else []) + during
+        latest, index = 0, 0
+        for event in events:
+            while index < len(beats) and beats[index].seq <= event.seq:
+                latest = _offset(beats[index])
+                index += 1
+            offsets[event.id] = latest
+    return offsets
+
+
+def door_facts(session: Session, rows: Sequence[StoredEvent]) -> list[DoorFact]:
+    """The facts of stored events, each at its corrected time."""
+    offsets = clock_offsets(session, rows)
+    return [door_fact(row, offsets.get(row.id, 0)) for row in rows]
 
 
 def _on_door_or_room(device: str, door: str | None, room: str | None):  # type: ignore[no-untyped-def]
@@ -78,7 +119,7 @@ def facts_around(session: Session, opened: StoredEvent, look_back: timedelta = L
     )
     if last_dnd is not None:
         rows.append(last_dnd)
-    return [door_fact(row) for row in rows]
+    return door_facts(session, rows)
 
 
 def occupant_at(session: Session, home_id: str, room_id: str, at: datetime) -> str | None:
@@ -138,16 +179,6 @@ def room_context(session: Session, site: str, room: str, resident_id: str | None
 def room_subject(site: str, room: str) -> str:
     """An alert's subject for something about a whole room (help asked from it): rooms are named per home."""
     return f"room:{site}:{room}"
-
-
-def alert_state(record: AlertRecord, subject: str | None = None) -> AlertState:
-    return AlertState(
-        id=record.id, type=AlertType(record.type), subject=subject or record.subject,
-        subject_staff=record.subject_staff, sentence=record.sentence, rests_on=tuple(record.rests_on),
-        raised_at=record.raised_at, acknowledged_by=record.acknowledged_by, acknowledged_at=record.acknowledged_at,
-        cleared_at=record.cleared_at, clear_note=record.clear_note, resolved_by=record.resolved_by,
-        resolved_at=record.resolved_at, resolution_note=record.resolution_note, escalated=tuple(record.escalated),
-    )
 
 
 def help_alerts_at(session: Session, site: str, room: str, at: datetime) -> list[AlertState]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent
-from hub.decisions.facts import door_fact
+from hub.decisions.facts import door_facts
 from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
 from hub.rules.alerts import AlertType
 from hub.rules.entries import EntryKind
@@ -88,7 +88,7 @@ def room_message(session: Session, site: str, room: str, now: datetime) -> RoomS
                                   StoredEvent.device != HUB_SOURCE, StoredEvent.type.in_([str(t) for t in STATE_TYPES]))
         .order_by(StoredEvent.ts_ms.desc(), StoredEvent.id.desc()).limit(RECENT_FACTS)
     ))
-    facts = [door_fact(row) for row in rows]
+    facts = door_facts(session, rows)
     openings = [row.id for row in rows if row.type == EventType.DOOR_OPENED]
     entries: set[str] = set()
     if openings:

@@ -25,6 +25,7 @@ from hub.evidence import verify_bundle
 from hub.evidence.cases import case_summary, get_case, in_scope, window_ms
 from hub.evidence.checkpoints import checkpoint_envelope
 from hub.ingest.gaps import find_gaps
+from hub.timelines.cases import case_timeline_pdf
 from protocol.hub_events import HUB_SOURCE
 from protocol.signing import public_key_b64, sign
 
@@ -32,8 +33,9 @@ Progress = Callable[[int, int], None]
 BUNDLE_VERSION = 1
 STREAM_ROWS = 2000
 CHECKPOINT_ROWS = 50
-# Kept in the manifest for the timeline PDF (issue 4's timeline views); null until that is made.
+# The manifest names the timeline PDF's member here; its hash is in `files` like every other member's.
 TIMELINE_PDF_SLOT = "timeline_pdf"
+TIMELINE_PDF = "timeline.pdf"
 
 
 def _no_progress(_done: int, _total: int) -> None:
@@ -94,9 +96,10 @@ def export_bundle(
         for name, document in documents.items():
             files[name] = _write(archive, name, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
         files["verify_bundle.py"] = _write(archive, "verify_bundle.py", Path(verify_bundle.__file__).read_bytes())
+        files[TIMELINE_PDF] = _write(archive, TIMELINE_PDF, case_timeline_pdf(session, case, now))
         manifest = {
             "v": BUNDLE_VERSION, "kind": "bundle", "case": case.id, "created_ms": int(now.timestamp() * 1000),
-            "files": files, TIMELINE_PDF_SLOT: None,
+            "files": files, TIMELINE_PDF_SLOT: TIMELINE_PDF,
             "ranges": {source: [first, top] for source, (first, top, _n) in ranges.items()},
             "unanchored": sorted(source for source, (_first, _top, n) in ranges.items() if n is None),
         }

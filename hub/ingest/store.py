@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.bulk import append_events
 from hub.db.models import Device, DeviceHead, RejectedMessage, StoredEvent
+from hub.environment_export import RoomReading
 from hub.ingest.message import ReceivedMessage
 from protocol.envelope import load_json_object, split_envelope
 from protocol.errors import ProtocolError
@@ -69,6 +70,8 @@ class BatchOutcome:
     statuses: int = 0
     receipts: dict[str, tuple[str, int]] = field(default_factory=dict)
     """device → (site, acked_seq) for every device with a stored or duplicate event in the batch."""
+    readings: list[RoomReading] = field(default_factory=list)
+    """The `env.reading` events newly stored by the batch (not duplicates), for the environment export."""
 
 
 def _seq_of(body: Any) -> int | None:
@@ -269,6 +272,7 @@ def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyK
     if rows:
         append_events(session.connection(), rows)
         outcome.stored = len(rows)
+        outcome.readings = [reading for row in rows if (reading := RoomReading.from_stored(row)) is not None]
 
     for device_id, event in heartbeats.items():
         device = touched[device_id]

@@ -27,6 +27,7 @@ from hub.core.config import HubSettings
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import Device, RejectedMessage
+from hub.environment_export import EnvironmentExport
 from hub.decisions.batch import decide_batch, stored_in_batch
 from hub.decisions.entries import EntryContext, decide_opening, undecided_openings
 from hub.decisions.live import LiveBoard, room_message
@@ -61,8 +62,10 @@ class IngestWorker:
         link: BrokerLink,
         hub_key: Ed25519PrivateKey,
         clock: Callable[[], datetime] = utc_now,
+        export: EnvironmentExport | None = None,
     ) -> None:
         self.settings = settings
+        self.export = export
         self.sessions = sessions
         self.link = link
         self.hub_key = hub_key
@@ -124,6 +127,9 @@ class IngestWorker:
         for device, (site, acked_seq) in outcome.receipts.items():
             receipt = Receipt(acked_seq=acked_seq).model_dump_json().encode()
             self.link.publish_retained(device_topic(site, device, DeviceChannel.RECEIPT), receipt)
+        if self.export is not None and outcome.readings:
+            # Only once committed; submit() queues and returns, whatever state InfluxDB is in.
+            self.export.submit(outcome.readings)
         log.debug("batch of %d: %s", len(batch), summary(outcome))
         self.decide(batch, outcome)
 
@@ -186,6 +192,7 @@ class IngestWorker:
                 merged.duplicates += single.duplicates
                 merged.rejected.extend(single.rejected)
                 merged.receipts.update(single.receipts)
+                merged.readings.extend(single.readings)
             return merged
 
     def _record_unstorable(self, message: ReceivedMessage) -> BatchOutcome:
@@ -240,12 +247,15 @@ def run_worker(settings: HubSettings, stop: threading.Event | None = None) -> No
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+    export = EnvironmentExport.from_settings()
     link.start()
-    worker = IngestWorker(settings, make_session_factory(engine), link, hub_key)
+    worker = IngestWorker(settings, make_session_factory(engine), link, hub_key, export=export)
     scheduler = start_rounds(worker.rounds(), settings.rounds_s)
     try:
         worker.run(stop)
     finally:
         scheduler.shutdown(wait=True)
+        if export is not None:
+            export.close()
         link.stop()
         engine.dispose()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 HUB = "hub"
 
@@ -32,6 +33,7 @@ class AlertType(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     SEQ_REUSE = "seq_reuse"
     UNKNOWN_DEVICE = "unknown_device"
+    WELFARE_CHECK = "welfare_check"
 
 
 SECURITY_TYPES = frozenset({AlertType.BAD_SIGNATURE, AlertType.SEQ_REUSE, AlertType.UNKNOWN_DEVICE})
@@ -48,6 +50,8 @@ WORDING: dict[AlertType, str] = {
     AlertType.BAD_SIGNATURE: "A message arrived whose signature did not verify; it was kept apart, not used.",
     AlertType.SEQ_REUSE: "A device sent a different event under a sequence number already stored.",
     AlertType.UNKNOWN_DEVICE: "A message arrived from a device the hub does not know.",
+    AlertType.WELFARE_CHECK: "'Not now' has been answered repeatedly for longer than the resident's limit: "
+    "a welfare check is suggested.",
 }
 
 
@@ -213,11 +217,13 @@ class EscalationLadder(Frozen):
 
     @model_validator(mode="after")
     def _ends_with_someone(self) -> "EscalationLadder":
+        # The error types are the reasons an API gives back when it refuses a ladder.
         if not self.steps[-1].enabled:
-            raise ValueError("the last step of an escalation ladder cannot be switched off")
+            raise PydanticCustomError("last_step_off", "the last step of an escalation ladder cannot be switched off")
         times = [step.after_s for step in self.steps]
         if times != sorted(set(times)):
-            raise ValueError("escalation steps come in order of time, each later than the one before")
+            raise PydanticCustomError("steps_out_of_order",
+                                      "escalation steps come in order of time, each later than the one before")
         return self
 
 
@@ -228,6 +234,25 @@ DEFAULT_LADDER = EscalationLadder(
         EscalationStep(after_s=300, audience=Audience.ON_CALL_MANAGER),
     )
 )
+
+
+def ladder_for(type: AlertType, ladder: EscalationLadder) -> EscalationLadder:
+    """The ladder an alert of `type` climbs in a home whose ladder is `ladder`.
+
+    A welfare check goes to the night lead first (DESIGN.md principle 6): its ladder starts at the home's first
+    night-lead step, timed from the prompt, and carries on up the home's ladder from there; a home whose ladder has
+    no night lead gets one at once, before the rest. The last step stays the home's own, so it is always on.
+    """
+    if type != AlertType.WELFARE_CHECK:
+        return ladder
+    leads = [index for index, step in enumerate(ladder.steps) if step.audience == Audience.NIGHT_LEAD]
+    if not leads:
+        later = tuple(step for step in ladder.steps if step.after_s > 0)
+        return EscalationLadder(steps=(EscalationStep(after_s=0, audience=Audience.NIGHT_LEAD), *later))
+    start = ladder.steps[leads[0]].after_s
+    first = EscalationStep(after_s=0, audience=Audience.NIGHT_LEAD)
+    rest = tuple(step.model_copy(update={"after_s": step.after_s - start}) for step in ladder.steps[leads[0] + 1:])
+    return EscalationLadder(steps=(first, *rest))
 
 
 def _escalating(alert: AlertState) -> bool:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class Frozen(BaseModel):
@@ -31,6 +32,12 @@ class EnvironmentLimits(Frozen):
     rh_max_x100: int = 7000
     sustained_s: int = Field(default=1800, ge=0)
     max_gap_s: int = Field(default=600, ge=1)
+
+    @model_validator(mode="after")
+    def _a_range_each(self) -> "EnvironmentLimits":
+        if self.temp_min_c_x100 >= self.temp_max_c_x100 or self.rh_min_x100 >= self.rh_max_x100:
+            raise PydanticCustomError("limits_reversed", "each lower limit is below its upper limit")
+        return self
 
 
 class ExcursionKind(StrEnum):

@@ -19,8 +19,9 @@ class Frozen(BaseModel):
 class DoorFact(Frozen):
     """One stored event on a door or in a room, with the time the rules order it by.
 
-    `at` is the corrected time: the device's `ts_ms` adjusted by whatever the hub knows of that device's clock
-    (its heartbeat offset). The rules order facts by (`at`, device, seq) and never by arrival.
+    `at` is the corrected time: the device's `ts_ms` minus the `clock_offset_ms` its last heartbeat before this event
+    reported (offset = device clock − true time; hub/decisions/facts.py), else `ts_ms` itself. The rules order facts
+    by (`at`, device, seq) and never by arrival.
     """
 
     id: str = Field(min_length=1, title="Stable id of the stored event")

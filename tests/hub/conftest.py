@@ -62,13 +62,15 @@ def received(topic: str, payload: bytes, mid: int = 1, retain: bool = False) -> 
     return ReceivedMessage(topic, payload, mid, 1, retain, datetime.now(UTC))
 
 
-def signed_chain(key: Ed25519PrivateKey, device: str, seqs: range, door: str = "d1") -> dict[int, bytes]:
+def signed_chain(
+    key: Ed25519PrivateKey, device: str, seqs: range, door: str = "d1", type: str = "door.opened"
+) -> dict[int, bytes]:
     """Payloads of a well-formed chain from seq 1, keyed by seq; only those in `seqs` are returned."""
     payloads: dict[int, bytes] = {}
     prev = GENESIS_PREV
     for seq in range(1, seqs.stop):
         body = event_body(device=device, seq=seq, prev=prev, boot="test-boot", mono_ms=seq * 10,
-                          ts_ms=1_795_654_800_000 + seq * 1000, type="door.opened", door=door)
+                          ts_ms=1_795_654_800_000 + seq * 1000, type=type, door=door)
         prev = chain_hash(signed_bytes(body))
         if seq in seqs:
             payloads[seq] = seal(key, "event", body)

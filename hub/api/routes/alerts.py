@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.api.alert_records import chain_data, change_record, message_of, state_of, write_if_unchanged
 from hub.api.deps import CARERS, AtHome, CallerDep, CarerAtHomeDep, LiveDep, SessionDep, ensure_at_home
 from hub.api.problems import PROBLEMS, problem
 from hub.chain import record_for_chain
 from hub.db.models import AlertChangeRecord, AlertRecord
+from hub.decisions.alerts import alert_message, alert_state, chain_data, change_record, write_if_unchanged
 from hub.live import alerts_topic
 from hub.rules import alerts as rules
 from hub.rules.alerts import AlertState, AlertStatus, Refusal, Transition
@@ -80,7 +80,7 @@ class ResolveIn(BaseModel):
 def alert_out(record: AlertRecord) -> AlertOut:
     return AlertOut.model_validate({
         **{name: getattr(record, name) for name in AlertOut.model_fields if name != "status"},
-        "status": state_of(record).status,
+        "status": alert_state(record).status,
     })
 
 
@@ -134,7 +134,7 @@ def _change(
     for _attempt in range(ATTEMPTS):
         record, at_home = _alert_of_home(session, caller, alert_id)
         by = at_home.staff_id
-        before = state_of(record)
+        before = alert_state(record)
         outcome = transition(before, by, datetime.now(UTC))
         if isinstance(outcome, Refusal):
             session.rollback()
@@ -148,7 +148,7 @@ def _change(
                          room=record.room)
         session.commit()
         session.refresh(record)
-        message = message_of(record, outcome.change.action.value, outcome.change.at, outcome.change.note)
+        message = alert_message(record, outcome.change.action.value, outcome.change.at, outcome.change.note)
         live.publish(alerts_topic(record.site), message.model_dump_json().encode())
         return _detail(session, record)
     raise problem(status.HTTP_409_CONFLICT, "concurrent_change", "the alert kept changing; look again and retry")

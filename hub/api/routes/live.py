@@ -19,11 +19,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.api.alert_records import message_of
 from hub.api.broker import LiveLink
 from hub.api.deps import CarerAtHomeDep, LiveDep, SessionFactoryDep, SettingsDep
 from hub.api.problems import PROBLEMS
 from hub.db.models import AlertChangeRecord, AlertRecord
+from hub.decisions.alerts import alert_message
 from hub.live import AlertMessage, RoomStateMessage
 from hub.rules.alerts import Action
 
@@ -49,8 +49,8 @@ def active_alerts(sessions: sessionmaker[Session], site: str) -> list[AlertMessa
                                         .order_by(AlertChangeRecord.id)):
                 latest[line.alert_id] = line
         return [
-            message_of(record, latest[record.id].action, latest[record.id].at, latest[record.id].note)
-            if record.id in latest else message_of(record, Action.RAISED.value, record.raised_at)
+            alert_message(record, latest[record.id].action, latest[record.id].at, latest[record.id].note)
+            if record.id in latest else alert_message(record, Action.RAISED.value, record.raised_at)
             for record in records
         ]
 

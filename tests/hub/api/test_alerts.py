@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.api.alert_records import state_of, write_if_unchanged
+from hub.decisions.alerts import alert_state, write_if_unchanged
 from hub.db.models import AlertChangeRecord, AlertRecord, PendingHubEvent
 from hub.live import AlertMessage, alerts_topic
 from hub.rules.alerts import acknowledge
@@ -141,8 +141,8 @@ def test_the_database_decides_between_two_writers_that_read_the_same_state(peopl
     add_alert(people.sessions, "a1")
     sessions: sessionmaker[Session] = people.sessions
     with sessions() as first, sessions() as second:
-        seen_first = state_of(first.get_one(AlertRecord, "a1"))
-        seen_second = state_of(second.get_one(AlertRecord, "a1"))
+        seen_first = alert_state(first.get_one(AlertRecord, "a1"))
+        seen_second = alert_state(second.get_one(AlertRecord, "a1"))
         first_ack, second_ack = acknowledge(seen_first, "sam", seen_first.raised_at), acknowledge(
             seen_second, "nia", seen_second.raised_at)
         assert write_if_unchanged(first, seen_first, first_ack.alert)  # type: ignore[union-attr]

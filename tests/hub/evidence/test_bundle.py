@@ -55,10 +55,10 @@ def test_the_manifest_lists_every_file_and_is_signed(bundle: Path) -> None:
     document = json.loads(contents["manifest.json"])
     files = document["manifest"]["files"]
     assert sorted(files) == sorted(set(contents) - {"manifest.json"}) == [
-        "case.json", "checkpoints.json", "events.jsonl", "gaps.json", "keys.json", "verify_bundle.py"]
+        "case.json", "checkpoints.json", "events.jsonl", "gaps.json", "keys.json", "timeline.pdf", "verify_bundle.py"]
     assert all(hashlib.sha256(contents[name]).hexdigest() == digest for name, digest in files.items())
     assert contents["verify_bundle.py"] == Path(verify_bundle.__file__).read_bytes()
-    assert document["manifest"]["timeline_pdf"] is None
+    assert document["manifest"]["timeline_pdf"] == "timeline.pdf"
     HUB_KEY.public_key().verify(base64.b64decode(document["sig"]), signed_bytes(document["manifest"]))
     assert document["manifest"]["ranges"] == {"door-01": [1, 12], "hub": [1, 3]}
 

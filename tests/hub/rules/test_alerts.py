@@ -21,6 +21,7 @@ from hub.rules.alerts import (
     clear,
     due_escalations,
     escalate,
+    ladder_for,
     next_escalation_at,
     raise_alert,
     resolve,
@@ -146,3 +147,29 @@ def test_a_switched_off_middle_step_is_skipped_and_a_late_scheduler_catches_up()
     )
     due = due_escalations(entry_alert().alert, ladder, RAISED + timedelta(minutes=6))
     assert [(index, step.audience) for index, step in due] == [(0, Audience.STAFF_ON_DUTY), (2, Audience.ON_CALL_MANAGER)]
+
+
+def test_a_welfare_check_starts_at_the_night_lead_and_climbs_the_rest_of_the_homes_ladder() -> None:
+    welfare = ladder_for(AlertType.WELFARE_CHECK, DEFAULT_LADDER)
+    assert [(step.after_s, step.audience) for step in welfare.steps] == [
+        (0, Audience.NIGHT_LEAD), (180, Audience.ON_CALL_MANAGER)]
+    assert ladder_for(AlertType.UNPERMITTED_ENTRY, DEFAULT_LADDER) == DEFAULT_LADDER
+
+
+def test_a_home_without_a_night_lead_step_still_calls_the_night_lead_first_for_welfare() -> None:
+    home = EscalationLadder(steps=(EscalationStep(after_s=0, audience=Audience.STAFF_ON_DUTY),
+                                   EscalationStep(after_s=60, audience=Audience.MANAGER)))
+    welfare = ladder_for(AlertType.WELFARE_CHECK, home)
+    assert [(step.after_s, step.audience) for step in welfare.steps] == [
+        (0, Audience.NIGHT_LEAD), (60, Audience.MANAGER)]
+    only_staff = EscalationLadder(steps=(EscalationStep(after_s=0, audience=Audience.STAFF_ON_DUTY),))
+    assert [step.audience for step in ladder_for(AlertType.WELFARE_CHECK, only_staff).steps] == [Audience.NIGHT_LEAD]
+
+
+def test_a_switched_off_night_lead_step_is_on_for_welfare() -> None:
+    home = EscalationLadder(steps=(EscalationStep(after_s=0, audience=Audience.STAFF_ON_DUTY),
+                                   EscalationStep(after_s=60, audience=Audience.NIGHT_LEAD, enabled=False),
+                                   EscalationStep(after_s=90, audience=Audience.MANAGER)))
+    welfare = ladder_for(AlertType.WELFARE_CHECK, home)
+    assert [(step.after_s, step.audience, step.enabled) for step in welfare.steps] == [
+        (0, Audience.NIGHT_LEAD, True), (30, Audience.MANAGER, True)]

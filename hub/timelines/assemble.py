@@ -1,0 +1,283 @@
+"""Assembling a timeline from what the loaders found: pure, so every rule here is tested without a database."""
+
+import heapq
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.timelines import clock, unknowns
+from hub.timelines.corroboration import Witnesses, corroborate
+from hub.timelines.facts import NAMES_STAFF, Fact, data_of, describe, lane_of, staff_of
+from hub.timelines.model import (
+    LANE_ORDER, EntryOverlay, Item, OrderBasis, Revision, StaffNight, Timeline, Unknown, UnknownKind, View,
+)
+from hub.timelines.unknowns import AlertSpan, Beat, SeqMark
+from protocol.events import EventType
+from protocol.hub_events import HUB_SOURCE, HubEventType
+
+LATE_AFTER = timedelta(seconds=60)
+OFFLINE_AFTER = timedelta(seconds=130)
+HANDLED = frozenset({"acknowledged", "resolved"})
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """One revision of an entry decision (an entry_decisions row)."""
+
+    door_opened_event_id: int
+    revision: int
+    cause: str
+    decided_at: datetime
+    room: str | None
+    device: str
+    door: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    kind: str
+    outcome: str
+    reason: str
+    sentence: str
+    who: str
+    rules_version: str
+    preference_version: int | None
+    waited_ms: int | None
+    wait_s: int | None
+    inside_ms: int | None
+    review_required: bool
+    knock_event_id: int | None
+    answer_event_id: int | None
+    rests_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    id: str
+    rooms: tuple[str, ...]
+    has_doors: bool
+    status: str = "unknown"
+    status_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Everything the loaders found for one timeline."""
+
+    view: View
+    site: str
+    subject: str
+    start: datetime
+    end: datetime
+    time_zone: str
+    now: datetime
+    facts: Sequence[Fact]
+    devices: dict[str, DeviceInfo]
+    clock_before: dict[str, clock.ClockReport] = field(default_factory=dict)
+    seq_marks: dict[str, list[SeqMark]] = field(default_factory=dict)
+    alerts: Sequence[AlertSpan] = ()
+    entries: Sequence[EntryRow] = ()
+    staff: str | None = None
+    scope_rooms: frozenset[str] = frozenset()
+    scope_staff: frozenset[str] = frozenset()
+    offline_after: timedelta = OFFLINE_AFTER
+    late_after: timedelta = LATE_AFTER
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def assemble(found: Found) -> Timeline:
+    window = (found.start, found.end)
+    rooms_of = {device: info.rooms for device, info in found.devices.items()}
+    clocks, beats, items = _place(found, rooms_of)
+    entries = _entries(found, items)
+    if found.view == View.STAFF:
+        entries = [entry for entry in entries if entry.who == found.staff]
+        items = _scoped_items(found, items, entries, frozenset(), frozenset({found.staff}))
+    elif found.view == View.CASE:
+        entries = [entry for entry in entries if entry.room in found.scope_rooms or entry.who in found.scope_staff]
+        items = _scoped_items(found, items, entries, found.scope_rooms, found.scope_staff)
+    merged = _in_order(items)
+    shown_sources = {item.source for item in merged} | {entry.device for entry in entries}
+    if found.view in (View.ROOM, View.HOME):
+        shown_sources |= set(found.devices)
+    elif found.view == View.CASE:
+        shown_sources |= {device for device, info in found.devices.items() if set(info.rooms) & found.scope_rooms}
+    unknown_items = _unknowns(found, beats, merged, rooms_of, shown_sources, window)
+    counts = Counter("device clock corrected" if item.basis.startswith("device clock corrected") else item.basis
+                     for item in merged)
+    lanes = tuple(lane for lane in LANE_ORDER if found.view != View.STAFF or any(i.lane == lane for i in merged))
+    return Timeline(
+        view=found.view, site=found.site, subject=found.subject, start=found.start, end=found.end,
+        time_zone=found.time_zone, lanes=lanes, items=tuple(merged), entries=tuple(entries),
+        unknowns=tuple(unknown_items), summary=tuple(_summary(found, entries, unknown_items)),
+        order_basis=OrderBasis(rule=clock.RULE, counts=dict(counts)),
+        staff_night=_staff_night(found.staff, merged, entries) if found.staff else None,
+    )
+
+
+def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
+           ) -> tuple[dict[str, clock.DeviceClock], dict[str, list[Beat]], list[Item]]:
+    """Each fact's corrected time and basis; the heartbeats, placed too, for the unknowns."""
+    reports: dict[str, list[clock.ClockReport]] = defaultdict(list)
+    for device, report in found.clock_before.items():
+        reports[device].append(report)
+    decoded: list[tuple[Fact, dict[str, Any]]] = []
+    for fact in found.facts:
+        data = data_of(fact)
+        decoded.append((fact, data))
+        if fact.type == EventType.DEVICE_HEARTBEAT:
+            offset = data.get("clock_offset_ms")
+            reports[fact.device].append(clock.ClockReport(
+                fact.seq, fact.ts_ms, data.get("clock_synced") is True, offset if isinstance(offset, int) else None))
+    clocks = {device: clock.DeviceClock(found_reports) for device, found_reports in reports.items()}
+    late_ms = int(found.late_after.total_seconds() * 1000)
+    beats: dict[str, list[Beat]] = defaultdict(list)
+    items: list[Item] = []
+    for device, report in found.clock_before.items():
+        # Its receive time is not loaded: an unsynced one is placed by its own device time, the best there is.
+        placed, _basis, _correction = clock.place(report.ts_ms, report.ts_ms, report)
+        beats[device].append(Beat(report.seq, _at(placed), report.synced))
+    for fact, data in decoded:
+        received_ms = _ms(fact.received_at)
+        if fact.device == HUB_SOURCE:
+            placed, basis, correction = fact.ts_ms, clock.HUB_CLOCK, None
+        else:
+            device_clock = clocks.get(fact.device)
+            placed, basis, correction = clock.place(fact.ts_ms, received_ms,
+                                                    device_clock.at(fact.seq) if device_clock else None)
+        text, fields = describe(fact.type, data)
+        room = fact.room
+        if room is None and len(rooms_of.get(fact.device, ())) == 1:
+            room = rooms_of[fact.device][0]
+        late = received_ms - placed
+        item = Item(id=fact.id, lane=lane_of(fact, HUB_SOURCE), source=fact.device, seq=fact.seq, type=fact.type,
+                    door=fact.door, room=room, at=_at(placed), device_ts_ms=fact.ts_ms, received_at=fact.received_at,
+                    basis=basis, correction_ms=correction, text=text, fields=fields,
+                    late_ms=late if late > late_ms and fact.device != HUB_SOURCE else None)
+        if fact.type == EventType.DEVICE_HEARTBEAT:
+            beats[fact.device].append(Beat(fact.seq, item.at, fields.get("clock_synced") is True))
+        items.append(item)
+    return clocks, beats, items
+
+
+def _in_order(items: list[Item]) -> list[Item]:
+    """Within a source by seq, across sources by corrected time: a merge of each source's run, so a device's own
+    order is never broken by a correction that moved in between two of its events."""
+    runs: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        runs[item.source].append(item)
+    for run in runs.values():
+        run.sort(key=lambda item: item.seq)
+    return list(heapq.merge(*(runs[source] for source in sorted(runs)), key=lambda item: item.at))
+
+
+def _entries(found: Found, items: Sequence[Item]) -> list[EntryOverlay]:
+    revisions: dict[int, list[EntryRow]] = defaultdict(list)
+    for row in found.entries:
+        revisions[row.door_opened_event_id].append(row)
+    witnesses = Witnesses(items)
+    overlays = []
+    for rows in revisions.values():
+        rows.sort(key=lambda row: row.revision)
+        latest = rows[-1]
+        supports = corroborate(witnesses, door_opened=latest.door_opened_event_id, device=latest.device,
+                               room=latest.room, knock=latest.knock_event_id, answer=latest.answer_event_id)
+        present = [support for support in supports if support.present]
+        overlays.append(EntryOverlay(
+            door_opened_event_id=latest.door_opened_event_id, room=latest.room, device=latest.device,
+            door=latest.door, opened_at=latest.opened_at, closed_at=latest.closed_at, kind=latest.kind,
+            outcome=latest.outcome, reason=latest.reason, sentence=latest.sentence, who=latest.who,
+            revision=latest.revision, rules_version=latest.rules_version,
+            preference_version=latest.preference_version, waited_ms=latest.waited_ms, wait_s=latest.wait_s,
+            inside_ms=latest.inside_ms, review_required=latest.review_required, corroborated_by=len(present),
+            supports=tuple(supports), missing=tuple(s.source for s in supports if not s.present),
+            history=tuple(Revision(row.revision, row.cause, row.decided_at, row.outcome, row.reason, row.sentence)
+                          for row in reversed(rows)),
+        ))
+    overlays.sort(key=lambda overlay: (overlay.opened_at, overlay.door_opened_event_id))
+    return overlays
+
+
+def _scoped_items(found: Found, items: list[Item], entries: list[EntryOverlay], rooms: frozenset[str],
+                  staff: frozenset[str]) -> list[Item]:
+    """What is in a scope: the rooms' items, what names one of the staff, and the facts the entries rest on."""
+    kept = {entry.door_opened_event_id for entry in entries}
+    rests_on = {int(fact) for row in found.entries if row.door_opened_event_id in kept
+                for fact in row.rests_on if fact.isdigit()}
+    return [item for item in items
+            if item.room in rooms or item.id in rests_on
+            or (item.type in NAMES_STAFF and staff_of(item.type, item.fields) in staff)]
+
+
+def _unknowns(found: Found, beats: dict[str, list[Beat]], items: Sequence[Item],
+              rooms_of: dict[str, tuple[str, ...]], sources: set[str],
+              window: tuple[datetime, datetime]) -> list[Unknown]:
+    found_unknowns: list[Unknown] = []
+    for device in sorted(sources - {HUB_SOURCE}):
+        rooms = rooms_of.get(device, ())
+        found_unknowns += unknowns.gaps(device, found.seq_marks.get(device, ()), rooms, window)
+        device_beats = sorted(beats.get(device, ()), key=lambda beat: beat.seq)
+        if device in found.devices:
+            found_unknowns += unknowns.silences(device, device_beats, rooms, window, found.offline_after, found.now)
+            info = found.devices[device]
+            found_unknowns += unknowns.offline_status(device, info.status, info.status_at, rooms, window)
+        found_unknowns += unknowns.unsynced(device, device_beats, rooms, window)
+    found_unknowns += unknowns.offline_alerts(
+        [alert for alert in found.alerts if alert.subject.removeprefix("device:") in sources], rooms_of, window)
+    if HUB_SOURCE in found.seq_marks:
+        found_unknowns += unknowns.gaps(HUB_SOURCE, found.seq_marks[HUB_SOURCE], (), window)
+    found_unknowns += unknowns.late_arrivals(items, rooms_of)
+    found_unknowns.sort(key=lambda unknown: (unknown.start, unknown.source, unknown.kind))
+    return found_unknowns
+
+
+def _summary(found: Found, entries: Sequence[EntryOverlay], found_unknowns: Sequence[Unknown]) -> list[str]:
+    zone = ZoneInfo(found.time_zone)
+    lines = []
+    door_blind = [unknown for unknown in found_unknowns if unknown.kind in (UnknownKind.GAP, UnknownKind.DEVICE_OFFLINE)
+                  and unknown.source in found.devices and found.devices[unknown.source].has_doors]
+    for unknown in door_blind:
+        end = _local(unknown.end, zone) if unknown.end else "after the end of this window"
+        rooms = ", ".join(unknown.rooms) or "its doors"
+        what = "was not heard" if unknown.kind == UnknownKind.DEVICE_OFFLINE else "has events missing"
+        lines.append(f"The door device {unknown.source} ({rooms}) {what} from {_local(unknown.start, zone)} to {end}: "
+                     "an entry in that time may not be recorded.")
+    for unknown in found_unknowns:
+        if unknown.kind == UnknownKind.CLOCK_UNSYNCED:
+            lines.append(f"{unknown.source}'s clock was not synced from {_local(unknown.start, zone)}: its events "
+                         "then are placed by when the hub received them.")
+    if not [entry for entry in entries if entry.kind == "entry"]:
+        lines.append("No entry recorded in this window" + (
+            ", but the door could not record for part of it (above): that is not the same as no entry."
+            if door_blind else "."))
+    return lines
+
+
+def _staff_night(staff: str, items: Sequence[Item], entries: Sequence[EntryOverlay]) -> StaffNight:
+    knocked = {item.fields.get("request") or item.id for item in items
+               if item.type == EventType.KNOCK_REQUESTED and item.fields.get("staff") == staff}
+    knocked |= {item.fields.get("command") or item.id for item in items
+                if item.type == HubEventType.KNOCK_SENT and item.fields.get("staff") == staff}
+    theirs = [entry for entry in entries if entry.who == staff]
+    return StaffNight(
+        staff=staff, knocks=len(knocked), entries=len(theirs),
+        waits_ms=tuple(entry.waited_ms for entry in theirs if entry.waited_ms is not None),
+        inside_ms=sum(entry.inside_ms or 0 for entry in theirs),
+        check_ins=sum(1 for item in items if item.type == HubEventType.CHECK_IN and item.fields.get("staff") == staff),
+        alerts_handled=tuple(sorted({str(item.fields.get("alert")) for item in items
+                                     if item.type == HubEventType.ALERT_CHANGED and item.fields.get("by") == staff
+                                     and item.fields.get("action") in HANDLED})),
+    )
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d %b %H:%M %Z")
+

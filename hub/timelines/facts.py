@@ -1,0 +1,166 @@
+"""Stored events as the timeline reads them: the indexed columns, and of the signed body only the `data` of the
+types whose fields a timeline shows (BASELINES.md: decoding what the page does not show is most of the cost)."""
+
+import json
+from functools import lru_cache
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from protocol.events import EventType
+from protocol.hub_events import HubEventType
+
+from hub.timelines.model import Lane
+
+_decoder = json.JSONDecoder()
+
+
+class Fact(NamedTuple):
+    """One events row, in the column order the loaders select."""
+
+    id: int
+    site: str
+    device: str
+    seq: int
+    type: str
+    door: str | None
+    room: str | None
+    ts_ms: int
+    received_at: datetime
+    boot: str
+    signed: str
+
+
+LANES: dict[str, Lane] = {
+    EventType.DOOR_OPENED: Lane.DOOR,
+    EventType.DOOR_CLOSED: Lane.DOOR,
+    EventType.KNOCK_REQUESTED: Lane.KNOCK,
+    EventType.CONSENT_GRANTED: Lane.KNOCK,
+    EventType.CONSENT_DECLINED: Lane.KNOCK,
+    EventType.KNOCK_EXPIRED: Lane.KNOCK,
+    EventType.DND_ON: Lane.KNOCK,
+    EventType.DND_OFF: Lane.KNOCK,
+    EventType.HELP_REQUESTED: Lane.KNOCK,
+    EventType.INDICATOR_CHANGED: Lane.INDICATOR,
+    EventType.MOTION_DETECTED: Lane.MOTION,
+    EventType.MOTION_CLEARED: Lane.MOTION,
+    EventType.OVERRIDE_EMERGENCY: Lane.STAFF,
+    EventType.BADGE_PRESENTED: Lane.STAFF,
+    EventType.ENV_READING: Lane.ENVIRONMENT,
+    EventType.DEVICE_HEARTBEAT: Lane.DEVICE,
+    EventType.DEVICE_TAMPER: Lane.DEVICE,
+    HubEventType.KNOCK_SENT: Lane.STAFF,
+    HubEventType.CHECK_IN: Lane.STAFF,
+    HubEventType.ALERT_CHANGED: Lane.ALERTS,
+}
+"""Anything else — hub records, vendor types — goes to RECORDS (the hub's) or DEVICE (a device's)."""
+
+WITH_DATA = frozenset({
+    EventType.KNOCK_REQUESTED, EventType.CONSENT_GRANTED, EventType.CONSENT_DECLINED, EventType.KNOCK_EXPIRED,
+    EventType.INDICATOR_CHANGED, EventType.OVERRIDE_EMERGENCY, EventType.BADGE_PRESENTED, EventType.ENV_READING,
+    EventType.DEVICE_HEARTBEAT, EventType.DEVICE_TAMPER, *(str(t) for t in HubEventType),
+})
+"""Types whose `data` a timeline shows or orders by; for the rest (door, motion, dnd, help) it is never decoded."""
+
+NAMES_STAFF = frozenset({
+    EventType.KNOCK_REQUESTED, EventType.OVERRIDE_EMERGENCY, HubEventType.KNOCK_SENT, HubEventType.CHECK_IN,
+    HubEventType.ENTRY_DECIDED, HubEventType.ALERT_CHANGED,
+})
+
+
+def lane_of(fact: Fact, hub_source: str) -> Lane:
+    lane = LANES.get(fact.type)
+    if lane is not None:
+        return lane
+    return Lane.RECORDS if fact.device == hub_source else Lane.DEVICE
+
+
+def data_of(fact: Fact) -> dict[str, Any]:
+    """The signed body's `data`, decoded alone when the body has the canonical shape `{"boot":…,"data":{…`.
+
+    Signed bytes are canonical JSON with sorted keys, so `data` follows `boot` unless a vendor added a top-level
+    field sorting between them; then (and for anything unexpected) the whole body is decoded.
+    """
+    if fact.type not in WITH_DATA:
+        return {}
+    prefix_end = _boot_end(fact.boot)
+    start = prefix_end + 8
+    signed = fact.signed
+    if signed.startswith('{"boot":') and signed.startswith(',"data":', prefix_end):
+        try:
+            data, _end = _decoder.raw_decode(signed, start)
+            if isinstance(data, dict):
+                return data
+        except ValueError:
+            pass
+    try:
+        body = json.loads(signed)
+    except ValueError:
+        return {}
+    data = body.get("data") if isinstance(body, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+@lru_cache(maxsize=4096)
+def _boot_end(boot: str) -> int:
+    """Where `"boot":"…"` ends in a canonical body (a device keeps one boot id until it restarts)."""
+    return 8 + len(json.dumps(boot, ensure_ascii=False))
+
+
+def staff_of(fact_type: str, data: dict[str, Any]) -> str | None:
+    """Who an event names as acting: the knocker, the one overriding, the one checking in or changing an alert, or
+    the staff member an entry decision names."""
+    for key in ("staff", "who", "by"):
+        value = data.get(key)
+        if isinstance(value, str) and value not in ("hub", "unidentified"):
+            return value
+    return None
+
+
+def describe(fact_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A short neutral label and the fields a reader needs, for one event."""
+    label = fact_type.replace(".", " ")
+    if fact_type == EventType.KNOCK_REQUESTED:
+        who = data.get("staff")
+        return (f"knock ({data.get('source', '?')})" + (f" by {who}" if who else ""),
+                {"request": data.get("request"), "source": data.get("source"), "staff": who})
+    if fact_type in (EventType.CONSENT_GRANTED, EventType.CONSENT_DECLINED):
+        answer = "come in" if fact_type == EventType.CONSENT_GRANTED else "not now"
+        return f"resident answered \"{answer}\"", {"request": data.get("request")}
+    if fact_type == EventType.KNOCK_EXPIRED:
+        return f"wait ran out after {int(data.get('waited_ms') or 0) // 1000} s", {
+            "request": data.get("request"), "waited_ms": data.get("waited_ms")}
+    if fact_type == EventType.INDICATOR_CHANGED:
+        return f"indicator: {str(data.get('state', '?')).replace('_', ' ')}", {"state": data.get("state")}
+    if fact_type == EventType.ENV_READING:
+        temp, rh, co2 = data.get("temp_c_x100"), data.get("rh_x100"), data.get("co2_ppm")
+        text = f"{temp / 100:.1f} °C, {rh / 100:.0f} % RH" if isinstance(temp, int) and isinstance(rh, int) else label
+        return text + (f", CO2 {co2} ppm" if co2 is not None else ""), {
+            "temp_c_x100": temp, "rh_x100": rh, "co2_ppm": co2}
+    if fact_type == EventType.DEVICE_HEARTBEAT:
+        synced = data.get("clock_synced")
+        return f"heartbeat, clock {'synced' if synced else 'unsynced'}", {
+            "clock_synced": synced, "clock_offset_ms": data.get("clock_offset_ms"), "outbox": data.get("outbox")}
+    if fact_type == EventType.OVERRIDE_EMERGENCY:
+        return f"emergency entry control by {data.get('staff') or 'unidentified'}", {
+            "staff": data.get("staff"), "reason": data.get("reason")}
+    if fact_type == EventType.BADGE_PRESENTED:
+        return "badge presented", {"badge": data.get("badge")}
+    if fact_type == EventType.DEVICE_TAMPER:
+        return f"tamper: {data.get('what')}", {"what": data.get("what")}
+    if fact_type == HubEventType.KNOCK_SENT:
+        return f"remote knock by {data.get('staff')}", {
+            "staff": data.get("staff"), "command": data.get("command"), "on_shift": data.get("on_shift")}
+    if fact_type == HubEventType.CHECK_IN:
+        return f"check-in by {data.get('staff')}", {"staff": data.get("staff")}
+    if fact_type == HubEventType.ALERT_CHANGED:
+        return f"alert {data.get('type')} {data.get('action')} by {data.get('by')}", {
+            "alert": data.get("alert"), "type": data.get("type"), "action": data.get("action"),
+            "by": data.get("by"), "note": data.get("note")}
+    if fact_type == HubEventType.ENTRY_DECIDED:
+        return f"entry decided: {data.get('sentence')}", {
+            "door_opened": data.get("door_opened"), "revision": data.get("revision"), "who": data.get("who")}
+    if fact_type == HubEventType.TIMELINE_READ:
+        return f"{data.get('what')} read by {data.get('by')}", {"by": data.get("by"), "what": data.get("what")}
+    if fact_type == HubEventType.PREFERENCES_VERSIONED:
+        return "entry preferences: new version", {"version": data.get("version"), "resident": data.get("resident")}
+    return label, {}
