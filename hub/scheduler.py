@@ -36,6 +36,8 @@ from hub.decisions.alerts import (
 from hub.decisions.entries import EntryContext, decision_of, entry_subject
 from hub.decisions.facts import door_fact, door_facts, ms_of, preferences_at, room_context, room_subject
 from hub.decisions.live import LiveBoard, room_message
+from hub.evidence.checkpoints import checkpoint_payload, make_checkpoint
+from hub.evidence.retention import RetentionSettings, purge
 from hub.live import AlertMessage
 from hub.people.environment_limits import room_limits
 from hub.rules.alerts import AlertType
@@ -46,6 +48,7 @@ from hub.rules.presence import CheckIn, devices_offline, doors_held_open, lone_w
 from hub.rules.welfare import welfare_prompt
 from protocol.events import EventType
 from protocol.hub_events import HUB_SOURCE
+from protocol.topics import hub_topic
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ DOOR_TYPES = (EventType.DOOR_OPENED, EventType.DOOR_CLOSED)
 WELFARE_TYPES = (EventType.CONSENT_DECLINED, EventType.CONSENT_GRANTED, EventType.DOOR_OPENED)
 PRESENCE_REACH = timedelta(hours=12)
 WELFARE_REACH = timedelta(hours=24)
+RETENTION_EVERY_S = 6 * 3600
 
 Changes = tuple[list[AlertMessage], set[tuple[str, str]]]
 """What a round changed: alert messages to publish, and (site, room) whose state may have changed."""
@@ -297,6 +301,29 @@ class NightRounds:
             session.commit()
             return signed
 
+    # evidence ------------------------------------------------------------------------------------------------
+
+    def checkpoint(self) -> int:
+        """Sign a checkpoint over every chain's head and publish it retained on each home's hub topic, so a copy
+        lives outside the hub (a witness keeps them)."""
+        with self.lock, self.sessions() as session:
+            record = make_checkpoint(session, self.chain.key, self.clock())
+            session.commit()
+            sites = list(session.scalars(select(Device.site).distinct().where(Device.id != HUB_SOURCE)))
+        payload = checkpoint_payload(record)
+        for site in sites:
+            self.board.client.publish(hub_topic(site, "checkpoint"), payload, qos=1, retain=True)
+        return record.n
+
+    def retention(self) -> int:
+        """Blank what has outlived its data class's retention, never what an open case holds."""
+        purged = 0
+        for data_class, older_than in RetentionSettings().periods().items():
+            with self.lock, self.sessions() as session:
+                purged += purge(session, data_class, older_than, self.clock()).purged
+                session.commit()
+        return purged
+
     def round(self) -> None:
         """One pass of every job; one failing (a database away) does not stop the others."""
         for job in (self.escalations, self.doors, self.devices, self.environment, self.lone_workers, self.welfare,
@@ -307,7 +334,17 @@ class NightRounds:
                 log.exception("scheduler round %s failed; trying again next round", job.__name__)
 
 
-def start_rounds(rounds: NightRounds, interval_s: float) -> BackgroundScheduler:
+def _logged(job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("scheduled %s failed; trying again next time", job.__name__)
+
+    return run
+
+
+def start_rounds(rounds: NightRounds, interval_s: float, checkpoint_s: float) -> BackgroundScheduler:
     """Rebuild escalation state from the database, then run the rounds every `interval_s` in a background thread."""
     try:
         rounds.rebuild_escalations()
@@ -316,5 +353,8 @@ def start_rounds(rounds: NightRounds, interval_s: float) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(rounds.round, "interval", seconds=interval_s, id="rounds", max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC))
+    for job, seconds in ((rounds.checkpoint, checkpoint_s), (rounds.retention, RETENTION_EVERY_S)):
+        scheduler.add_job(_logged(job), "interval", seconds=seconds, id=job.__name__, max_instances=1,
+                          coalesce=True)
     scheduler.start()
     return scheduler

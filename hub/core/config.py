@@ -75,6 +75,13 @@ class HubSettings(BaseSettings):
         description="Messages held for one slow client; past this its stream ends, and on reconnecting it gets "
         "the whole current state again rather than a silently thinned one.",
     )
+    checkpoint_s: float = Field(
+        default=600.0,
+        ge=1,
+        title="Checkpoint interval (seconds)",
+        description="How often the worker signs a checkpoint over the head of every chain and publishes it retained "
+        "on threshold/v1/{site}/hub/checkpoint.",
+    )
     rounds_s: float = Field(
         default=5.0,
         gt=0,

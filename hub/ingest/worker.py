@@ -250,7 +250,7 @@ def run_worker(settings: HubSettings, stop: threading.Event | None = None) -> No
     export = EnvironmentExport.from_settings()
     link.start()
     worker = IngestWorker(settings, make_session_factory(engine), link, hub_key, export=export)
-    scheduler = start_rounds(worker.rounds(), settings.rounds_s)
+    scheduler = start_rounds(worker.rounds(), settings.rounds_s, settings.checkpoint_s)
     try:
         worker.run(stop)
     finally:

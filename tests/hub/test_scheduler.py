@@ -17,11 +17,13 @@ from firmware_sim.local_services import LocalBroker, free_port
 from hub.api.app import create_app
 from hub.chain import HubChain
 from hub.core.config import HubSettings
-from hub.db.models import Account, AlertChangeRecord, AlertRecord, Device, EntryRecord
+from hub.db.models import Account, AlertChangeRecord, AlertRecord, Device, EntryRecord, StoredEvent
 from hub.decisions.alerts import AlertRaise, active_alert, apply_change, raise_once
 from hub.decisions.entries import EntryContext
 from hub.decisions.facts import at_of
 from hub.decisions.live import LiveBoard
+from hub.evidence.check import check_database
+from hub.evidence.checkpoints import open_checkpoint
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.store import VerifyKeys, store_batch
 from hub.live import alerts_topic
@@ -325,3 +327,45 @@ def test_a_ladder_changed_while_an_alert_waits_reschedules_it(
         assert session.scalars(select(AlertRecord.next_escalation_at)).one() == T0 + timedelta(seconds=600)
     (manager,) = rounds.escalations(T0 + timedelta(seconds=600))
     assert manager.audience == "on_call_manager"
+
+
+def test_a_checkpoint_is_signed_over_every_head_and_published_retained(
+    registered: sessionmaker[Session], board: LiveBoard, migrated_url: str, tmp_path: Path, broker: LocalBroker
+) -> None:
+    hub_key = generate_private_key()
+    with registered() as session:
+        store_batch(session, [received(EVENT_TOPIC, payload) for payload in
+                              signed_chain(VECTOR_KEY, DEVICE, range(1, 4), type="motion.detected").values()],
+                    VerifyKeys())
+        session.commit()
+    rounds = rounds_for(registered, HubChain(hub_key), board, migrated_url, tmp_path)
+    assert rounds.checkpoint() == 1
+    # A device (or a witness) connecting later still finds the newest checkpoint on the home's topic.
+    late = DeviceSide(broker.port)
+    try:
+        late.subscribe(f"threshold/v1/{SITE}/hub/checkpoint")
+        wait_until(lambda: late.on(f"threshold/v1/{SITE}/hub/checkpoint"), what="the retained checkpoint")
+        envelope = json.loads(late.on(f"threshold/v1/{SITE}/hub/checkpoint")[0].payload)
+    finally:
+        late.close()
+    body = open_checkpoint(envelope, hub_key.public_key())
+    assert {(head["source"], head["seq"]) for head in body["heads"]} >= {(DEVICE, 3)}
+    assert rounds.checkpoint() == 2
+
+
+def test_retention_blanks_old_readings_and_keeps_the_chain_checkable(
+    registered: sessionmaker[Session], board: LiveBoard, migrated_url: str, tmp_path: Path
+) -> None:
+    hub_key = generate_private_key()
+    with registered() as session:
+        store_batch(session, [received(EVENT_TOPIC, payload) for payload in
+                              signed_chain(VECTOR_KEY, DEVICE, range(1, 3), type="motion.detected").values()],
+                    VerifyKeys())
+        session.commit()
+    settings = HubSettings(database_url=migrated_url, key_file=tmp_path / "k.pem", _env_file=None)
+    later = NightRounds(registered, HubChain(hub_key), board, threading.Lock(), settings, CONTEXT,
+                        clock=lambda: datetime.now(UTC) + timedelta(days=400))
+    assert later.retention() == 2  # motion is kept for 365 days by default
+    with registered() as session:
+        assert [row.signed for row in session.scalars(select(StoredEvent).where(StoredEvent.device == DEVICE))] == ["", ""]
+        assert check_database(session, hub_key.public_key()).findings == []
