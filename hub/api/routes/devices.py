@@ -7,12 +7,16 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.api.deps import CARERS, AdminDep, CallerDep, SessionDep
+from hub.api.deps import CARERS, AdminDep, CallerDep, HubKeyDep, LiveDep, SessionDep
 from hub.api.problems import PROBLEMS, problem
 from hub.db.models import AccountRole, Device, DeviceHead
+from hub.device_commands import sealed_command
 from hub.ingest.gaps import find_gaps
 from hub.people.accounts import SignedIn
 from hub.registry import RegistryError, list_devices, register_device
+from protocol.commands import IdentifyArgs
+from protocol.hub_events import HUB_SOURCE
+from protocol.topics import DeviceChannel, device_topic
 
 router = APIRouter(tags=["devices"], responses=PROBLEMS)
 
@@ -110,3 +114,27 @@ def get_gaps(device_id: str, caller: CallerDep, session: SessionDep) -> Gaps:
         max_seq=head.max_seq if head else 0,
         gaps=find_gaps(session, device_id),
     )
+
+
+class IdentifyOut(BaseModel):
+    command: str = Field(title="Command id")
+    device: str
+    door: str | None = Field(title="Door whose indicator blinks; null: every door of the device")
+    broker_confirmed: bool = Field(title="Whether the broker acknowledged the command (PUBACK)")
+
+
+@router.post("/devices/{device_id}/identify", response_model=IdentifyOut, status_code=status.HTTP_202_ACCEPTED)
+def post_identify(device_id: str, _admin: AdminDep, session: SessionDep, live: LiveDep, hub_key: HubKeyDep,
+                  door: str | None = None) -> IdentifyOut:
+    """Blink a door's indicator so an installer can find it. Admin. 404 for an unknown or retired device or
+    door, 503 while the hub cannot reach the broker."""
+    device = session.get(Device, device_id)
+    if device is None or device.retired_at is not None or device.id == HUB_SOURCE:
+        raise problem(status.HTTP_404_NOT_FOUND, "unknown_device", f"no device {device_id!r} is registered")
+    if door is not None and door not in device.doors:
+        raise problem(status.HTTP_404_NOT_FOUND, "unknown_door", f"{device_id!r} has no door {door!r}")
+    if not live.connected:
+        raise problem(status.HTTP_503_SERVICE_UNAVAILABLE, "broker_unavailable", "the hub cannot reach the doors")
+    command, sealed = sealed_command(hub_key, device.id, "identify", IdentifyArgs(door=door).model_dump())
+    confirmed = live.publish(device_topic(device.site, device.id, DeviceChannel.COMMAND), sealed, confirm=True)
+    return IdentifyOut(command=command.id, device=device.id, door=door, broker_confirmed=confirmed)

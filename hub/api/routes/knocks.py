@@ -5,8 +5,6 @@ The knock is recorded in the hub's chain whether or not the knocker is on shift 
 show, not for the door to refuse), and before the command is published, so no knock leaves without a record.
 """
 
-import time
-import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
@@ -18,16 +16,12 @@ from hub.api.deps import CARERS, CallerDep, HubKeyDep, LiveDep, SessionDep, ensu
 from hub.api.problems import PROBLEMS, problem
 from hub.chain import record_for_chain
 from hub.db.models import Device, Room, Shift, Staff
-from protocol.commands import Command, KnockArgs
-from protocol.envelope import seal
+from hub.device_commands import sealed_command
+from protocol.commands import KnockArgs
 from protocol.hub_events import HubEventType
 from protocol.topics import DeviceChannel, device_topic
 
 router = APIRouter(tags=["knocks"], responses={**PROBLEMS, 503: PROBLEMS[409]})
-
-COMMAND_LIFETIME_MS = 30_000
-"""A knock is for now: a door that gets it later than this (it was offline) ignores it."""
-
 
 class KnockOut(BaseModel):
     command: str = Field(title="Command id", description="The door's knock.requested carries it as `request`.")
@@ -75,18 +69,15 @@ def post_knock(site: str, room: str, caller: CallerDep, session: SessionDep, liv
     device, door = serving
     staff = session.get_one(Staff, at_home.staff_id)
     now = datetime.now(UTC)
-    issued_ms = int(time.time() * 1000)
-    command = Command(device=device, id=str(uuid.uuid4()), issued_ms=issued_ms,
-                      expires_ms=issued_ms + COMMAND_LIFETIME_MS, name="knock",
-                      args=KnockArgs(door=door, staff=staff.id, staff_name=staff.name).model_dump())
+    command, sealed = sealed_command(hub_key, device, "knock",
+                                     KnockArgs(door=door, staff=staff.id, staff_name=staff.name).model_dump())
     on_shift = _on_shift(session, staff.id, now)
     record_for_chain(session, site, HubEventType.KNOCK_SENT, {
         "command": command.id, "device": device, "door": door, "staff": staff.id, "on_shift": on_shift,
         "issued_ms": command.issued_ms, "expires_ms": command.expires_ms,
     }, room=room)
     session.commit()
-    confirmed = live.publish(device_topic(site, device, DeviceChannel.COMMAND),
-                             seal(hub_key, "command", command.model_dump(mode="json")), confirm=True)
+    confirmed = live.publish(device_topic(site, device, DeviceChannel.COMMAND), sealed, confirm=True)
     return KnockOut(command=command.id, site=site, room=room, device=device, door=door, staff=staff.id,
                     on_shift=on_shift, issued_ms=command.issued_ms, expires_ms=command.expires_ms,
                     broker_confirmed=confirmed)

@@ -125,3 +125,30 @@ def test_bad_check_ins_are_refused_and_change_nothing(api: TestClient, people: P
     with people.sessions() as session:
         assert session.scalar(select(func.count()).select_from(CheckIn)) == 0
     assert chained(people, "hub.check_in") == []
+
+
+def test_an_installer_asks_a_door_to_identify_itself(
+    api: TestClient, people: People, registered: sessionmaker[Session], devices_side: DeviceSide,
+    hub_settings: HubSettings,
+) -> None:
+    devices_side.subscribe(COMMANDS)
+    response = api.post(f"/api/v1/devices/{DEVICE}/identify", params={"door": "d1"}, headers=people.auth("admin"))
+    assert response.status_code == 202, response.text
+    (message,) = wait_until(lambda: devices_side.on(COMMANDS), what="the identify command")
+    hub_public = load_or_create_hub_key(hub_settings.key_file).public_key()
+    command = Command.model_validate(open_sealed(message.payload, "command", hub_public))
+    assert (command.name, command.args, command.id) == ("identify", {"door": "d1"}, response.json()["command"])
+
+
+@pytest.mark.parametrize(("who", "path", "expected"), [
+    ("sam", f"/api/v1/devices/{DEVICE}/identify", 403),
+    ("admin", "/api/v1/devices/door-9999/identify", 404),
+    ("admin", f"/api/v1/devices/{DEVICE}/identify?door=d9", 404),
+    ("admin", "/api/v1/devices/hub/identify", 404),
+])
+def test_identify_is_for_installers_and_real_doors(api: TestClient, people: People, registered: sessionmaker[Session],
+                                                   devices_side: DeviceSide, who: str, path: str,
+                                                   expected: int) -> None:
+    devices_side.subscribe(COMMANDS)
+    assert api.post(path, headers=people.auth(who)).status_code == expected
+    assert devices_side.on(COMMANDS) == []
