@@ -1,10 +1,13 @@
 """Alert latency: from the publish of a `door.opened` that makes an unpermitted entry to the alert arriving at a
 Server-Sent Events client of the hub API, while other doors add a background of events.
 
-    .venv/bin/python bench/alert_latency.py [--entries 1000] [--background-rate 1000] [--database sqlite|postgresql]
+    .venv/bin/python bench/alert_latency.py [--entries 1000] [--doors 50] [--background-rate 1000]
+                                            [--database sqlite|postgresql]
 
-In the same run, a plain MQTT subscriber on the door's event topic gives the broker's own publish → subscribe
-latency for the very same messages: the floor. Prints p50 / p95 / p99 of both, and the target (p99 ≤ 100 ms).
+The entries go round the home's doors (`--doors`), one at a time: each door opens with no knock (an unpermitted
+entry: "no knock") and closes again, and the next entry waits for the alert of the one before. In the same run, a
+plain MQTT subscriber on the doors' event topics gives the broker's own publish → subscribe latency for the very
+same messages: the floor. Prints p50 / p95 / p99 of both, and the target (p99 ≤ 100 ms).
 """
 
 import argparse
@@ -35,12 +38,11 @@ from hub.people.homes import add_home, add_room, add_shift, add_staff  # noqa: E
 from hub.registry import register_device  # noqa: E402
 from protocol.envelope import seal  # noqa: E402
 from protocol.events import EventType, event_body  # noqa: E402
-from protocol.signing import GENESIS_PREV, chain_hash, generate_private_key, public_key_b64, signed_bytes  # noqa: E402
+from protocol.signing import GENESIS_PREV, chain_hash, generate_private_key, signed_bytes  # noqa: E402
 from protocol.topics import DeviceChannel, device_topic  # noqa: E402
 
 SITE = "latencyhome"
-ROOM = "room-000"
-DEVICE = "door-000"
+
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -48,16 +50,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def prepare(database_url: str, door_key_b64: str, background: list[SignedDevice]) -> str:
+def prepare(database_url: str, doors: list[SignedDevice], background: list[SignedDevice]) -> str:
     """The home, the alerting door, the background doors and a night lead's API token."""
     upgrade(database_url)
     engine = make_engine(database_url)
     with Session(engine) as session:
         add_home(session, home_id=SITE, name="Latency home", time_zone="Europe/London")
-        for room in [ROOM, *(device.room for device in background)]:
-            add_room(session, SITE, room)
-        register_device(session, site=SITE, device=DEVICE, public_key=door_key_b64, doors={"d1": ROOM})
-        for device in background:
+        for device in [*doors, *background]:
+            add_room(session, SITE, device.room)
             register_device(session, site=SITE, device=device.device_id, public_key=device.public_key,
                             doors={"d1": device.room})
         add_staff(session, staff_id="nia", name="Nia", home_id=SITE, role=StaffRole.NIGHT_LEAD)
@@ -92,7 +92,7 @@ class AlertStream:
                     live = live or kind == "ready"  # what came before is the snapshot of the board
                 elif line.startswith("data:") and kind == "alert" and live:
                     alert = json.loads(line.split(":", 1)[1])
-                    if alert["type"] == "unpermitted_entry" and alert["change"] == "raised" and alert["room"] == ROOM:
+                    if alert["type"] == "unpermitted_entry" and alert["change"] == "raised":
                         self.arrivals.append((time.monotonic(), alert))
                 elif not line:
                     kind = None
@@ -101,14 +101,16 @@ class AlertStream:
 class Floor:
     """A plain subscriber on the alerting door's event topic: the broker's own latency."""
 
-    def __init__(self, port: int) -> None:
-        self.arrivals: dict[int, float] = {}
+    def __init__(self, port: int, doors: list[SignedDevice]) -> None:
+        self.arrivals: dict[tuple[str, int], float] = {}
         self.client = connected_client(port)
         self.client.on_message = self._on_message
-        self.client.subscribe(device_topic(SITE, DEVICE, DeviceChannel.EVENT), qos=1)
+        for door in doors:
+            self.client.subscribe(device_topic(SITE, door.device_id, DeviceChannel.EVENT), qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        self.arrivals[json.loads(message.payload)["event"]["seq"]] = time.monotonic()
+        event = json.loads(message.payload)["event"]
+        self.arrivals[(event["device"], event["seq"])] = time.monotonic()
 
 
 def background_load(port: int, messages: list[tuple[str, bytes]], rate: float, stop: threading.Event) -> None:
@@ -129,6 +131,7 @@ def background_load(port: int, messages: list[tuple[str, bytes]], rate: float, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--doors", type=int, default=50, help="doors the entries go round")
     parser.add_argument("--background-rate", type=float, default=1000.0, help="background events per second")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
@@ -137,9 +140,10 @@ def main() -> None:
     broker = LocalBroker(workdir / "broker").start()
     postgres = LocalPostgres().start() if args.database == "postgresql" else None
     database_url = postgres.create_database("latency") if postgres else f"sqlite:///{workdir / 'hub.db'}"
-    door_key = generate_private_key()
+    doors = [SignedDevice(SITE, f"entry-{n:03d}", generate_private_key(), f"room-e{n:03d}")
+             for n in range(1, args.doors + 1)]
     background = make_devices(SITE, 20)
-    token = prepare(database_url, public_key_b64(door_key), background)
+    token = prepare(database_url, doors, background)
     env = {**os.environ, "THRESHOLD_HUB_DATABASE_URL": database_url, "THRESHOLD_HUB_MQTT_PORT": str(broker.port),
            "THRESHOLD_HUB_KEY_FILE": str(workdir / "hub-key.pem")}
     api_port = free_port()
@@ -153,40 +157,40 @@ def main() -> None:
         stream = AlertStream(f"http://127.0.0.1:{api_port}/api/v1/live?site={SITE}", token)
         if not stream.connected.wait(30):
             raise RuntimeError(f"the SSE stream did not open; see {workdir / 'hub.log'}")
-        floor = Floor(broker.port)
-        door = connected_client(broker.port)
+        floor = Floor(broker.port, doors)
+        client = connected_client(broker.port)
         seconds = args.entries * 0.06 + 30
         load = signed_events(background, int(args.background_rate * seconds / len(background)) + 1)
         threading.Thread(target=background_load, args=(broker.port, load, args.background_rate, stop),
                          daemon=True).start()
         time.sleep(2)  # the background is running
 
-        topic = device_topic(SITE, DEVICE, DeviceChannel.EVENT)
-        prev, seq, latencies, floors = GENESIS_PREV, 0, [], []
-        deadline = time.monotonic() + 10
-        published: dict[int, float] = {}
+        chains = {door.device_id: (GENESIS_PREV, 0) for door in doors}
+        latencies: list[float] = []
+        published: dict[tuple[str, int], float] = {}
         for entry in range(args.entries + 1):  # the first opening warms the path up and is not counted
+            door = doors[entry % len(doors)]
+            topic = device_topic(SITE, door.device_id, DeviceChannel.EVENT)
             for kind in (EventType.DOOR_OPENED, EventType.DOOR_CLOSED):
-                seq += 1
-                now_ms = int(time.time() * 1000)
-                body = event_body(device=DEVICE, seq=seq, prev=prev, boot="latency", mono_ms=seq, ts_ms=now_ms,
-                                  type=kind, door="d1")
-                prev = chain_hash(signed_bytes(body))
-                payload = seal(door_key, "event", body)
+                prev, seq = chains[door.device_id]
+                body = event_body(device=door.device_id, seq=seq + 1, prev=prev, boot="latency", mono_ms=seq + 1,
+                                  ts_ms=int(time.time() * 1000), type=kind, door="d1")
+                chains[door.device_id] = (chain_hash(signed_bytes(body)), seq + 1)
+                payload = seal(door.key, "event", body)
                 before = len(stream.arrivals)
-                published[seq] = time.monotonic()
-                door.publish(topic, payload, qos=1)
+                published[(door.device_id, seq + 1)] = time.monotonic()
+                client.publish(topic, payload, qos=1)
                 if kind is EventType.DOOR_OPENED:
                     deadline = time.monotonic() + 10
                     while len(stream.arrivals) == before and time.monotonic() < deadline:
                         time.sleep(0.0005)
                     if len(stream.arrivals) == before:
-                        raise RuntimeError(f"no alert for opening {entry}; see {workdir / 'hub.log'}")
+                        raise RuntimeError(f"no alert for entry {entry}; see {workdir / 'hub.log'}")
                     if entry:
-                        latencies.append((stream.arrivals[before][0] - published[seq]) * 1000)
+                        latencies.append((stream.arrivals[before][0] - published[(door.device_id, seq + 1)]) * 1000)
                 time.sleep(0.005)
         time.sleep(1)
-        floors = [(floor.arrivals[s] - published[s]) * 1000 for s in published if s in floor.arrivals and s > 2]
+        floors = [(floor.arrivals[key] - sent) * 1000 for key, sent in published.items() if key in floor.arrivals]
     finally:
         stop.set()
         for process in (api, worker):
@@ -205,6 +209,9 @@ def main() -> None:
     for name, values in (("broker publish → subscribe (floor)", floors), ("door.opened → alert on SSE", latencies)):
         print(f"{name:<34}{statistics.median(values):>9.1f}{percentile(values, 0.95):>9.1f}"
               f"{percentile(values, 0.99):>9.1f}")
+    tenth = max(1, len(latencies) // 10)
+    print("p50 by tenth of the run (ms): " + " ".join(
+        f"{statistics.median(latencies[i:i + tenth]):.0f}" for i in range(0, len(latencies), tenth)))
     p99 = percentile(latencies, 0.99)
     print(f"target p99 ≤ 100 ms: {'ok' if p99 <= 100 else 'MISS'} ({p99:.1f} ms; "
           f"{p99 / max(percentile(floors, 0.99), 0.001):.0f}× the broker's p99)")

@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from hub.api.app import create_app
 
-        uvicorn.run(create_app(settings), host=args.host, port=args.port)
+        # Live streams never end on their own: give them a few seconds, then stop anyway.
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, timeout_graceful_shutdown=5)
         return 0
     if args.command == "hub-key":
         print(public_key_b64(load_or_create_hub_key(settings.key_file)))

@@ -81,6 +81,7 @@ class StoredEvent(Base):
         Index("ix_events_room_ts", "room", "ts_ms"),
         Index("ix_events_device_ts", "device", "ts_ms"),
         Index("ix_events_site_ts", "site", "ts_ms"),
+        Index("ix_events_device_type_seq", "device", "type", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

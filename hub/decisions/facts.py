@@ -65,6 +65,10 @@ def _offset(heartbeat: StoredEvent) -> int:
     return int((json.loads(heartbeat.signed).get("data") or {}).get("clock_offset_ms") or 0)
 
 
+HEARTBEAT_REACH = 2000
+"""How many events back a heartbeat is looked for: a door sends one a minute, and far fewer than this in between."""
+
+
 def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, int]:
     """Event id → the clock offset (ms) its device last reported at or before it, in the same boot: two small queries
     per device and boot among `rows`, on the (device, seq) index."""
@@ -74,8 +78,11 @@ def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, in
         events = list(group)
         heartbeat = (StoredEvent.device == device, StoredEvent.boot == boot,
                      StoredEvent.type == EventType.DEVICE_HEARTBEAT)
-        before = session.scalar(select(StoredEvent).where(*heartbeat, StoredEvent.seq <= events[0].seq)
-                                .order_by(StoredEvent.seq.desc()).limit(1))
+        # Bounded, so the look-up walks at most HEARTBEAT_REACH entries of the (device, seq) index even for a
+        # device that never sends heartbeats; past that an event is placed at its own clock, uncorrected.
+        before = session.scalar(select(StoredEvent).where(
+            *heartbeat, StoredEvent.seq <= events[0].seq, StoredEvent.seq > events[0].seq - HEARTBEAT_REACH,
+        ).order_by(StoredEvent.seq.desc()).limit(1))
         during = list(session.scalars(select(StoredEvent).where(
             *heartbeat, StoredEvent.seq > events[0].seq, StoredEvent.seq <= events[-1].seq,
         ).order_by(StoredEvent.seq)))

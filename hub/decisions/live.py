@@ -19,7 +19,6 @@ from hub.rules.alerts import AlertType
 from hub.rules.entries import EntryKind
 from hub.rules.facts import DoorFact, in_order
 from protocol.events import EventType
-from protocol.hub_events import HUB_SOURCE
 
 RECENT_FACTS = 50
 """How many of a room's latest state facts are read to know where it stands."""
@@ -65,10 +64,14 @@ def room_state(facts: Sequence[DoorFact], entries: set[str], offline_since: date
     return RoomState.IDLE, latest
 
 
+def _serving(session: Session, site: str, room: str) -> list[Device]:
+    return [device for device in session.scalars(select(Device).where(Device.site == site,
+                                                                       Device.retired_at.is_(None)))
+            if room in device.doors.values()]
+
+
 def _offline_since(session: Session, site: str, room: str) -> datetime | None:
-    serving = [device for device in session.scalars(select(Device).where(Device.site == site,
-                                                                          Device.retired_at.is_(None)))
-               if room in device.doors.values()]
+    serving = _serving(session, site, room)
     if not serving:
         return None
     for device in serving:
@@ -83,11 +86,14 @@ def _offline_since(session: Session, site: str, room: str) -> datetime | None:
 
 
 def room_message(session: Session, site: str, room: str, now: datetime) -> RoomStateMessage:
-    rows = list(session.scalars(
-        select(StoredEvent).where(StoredEvent.site == site, StoredEvent.room == room,
-                                  StoredEvent.device != HUB_SOURCE, StoredEvent.type.in_([str(t) for t in STATE_TYPES]))
-        .order_by(StoredEvent.ts_ms.desc(), StoredEvent.id.desc()).limit(RECENT_FACTS)
-    ))
+    # By the room's own doors rather than by site: the (room, ts_ms) index then answers it from the newest end,
+    # however long the home's history (a site filter let SQLite walk the whole site's events instead).
+    serving = [device.id for device in _serving(session, site, room)]
+    rows = sorted(session.scalars(
+        select(StoredEvent).where(StoredEvent.room == room, StoredEvent.device.in_(serving),
+                                  StoredEvent.type.in_([str(t) for t in STATE_TYPES]))
+        .order_by(StoredEvent.ts_ms.desc()).limit(RECENT_FACTS)
+    ), key=lambda row: (row.ts_ms, row.id), reverse=True)
     facts = door_facts(session, rows)
     openings = [row.id for row in rows if row.type == EventType.DOOR_OPENED]
     entries: set[str] = set()
