@@ -7,7 +7,7 @@ waits on the rules. Everything it writes goes through entries.py and alerts.py; 
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -128,35 +128,42 @@ def _on_same_door(row: StoredEvent, record: EntryRecord) -> bool:
     return (row.device == record.device and row.door == record.door) or (row.room is not None and row.room == record.room)
 
 
+CLOCK_MARGIN = timedelta(hours=1)
+"""How far a device's corrected clock may stand from its own: openings are looked for this much wider, on raw
+device times, before any clock offset is read."""
+
+
 def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
     """Openings already decided that this batch may change, with the cause: a late event dated inside an opening's
-    look-back, or the door closing after it."""
+    look-back, or the door closing after it. Clock offsets are read only for rows that may matter: most batches
+    (motion, readings, heartbeats) find no decided opening near them and cost one query."""
     causes: dict[int, str] = {}
-    offsets = clock_offsets(session, stored)
+    closings = [row for row in stored if row.type == EventType.DOOR_CLOSED]
+    entry_facts = [row for row in stored if row.type in ENTRY_TYPES and row.room is not None]
+    decided: list[EntryRecord] = []
+    if entry_facts:
+        earliest = at_of(min(row.ts_ms for row in entry_facts)) - CLOCK_MARGIN
+        latest = at_of(max(row.ts_ms for row in entry_facts)) + LOOK_BACK + CLOCK_MARGIN
+        decided = list(session.scalars(select(EntryRecord).where(
+            EntryRecord.room.in_({row.room for row in entry_facts}),
+            EntryRecord.opened_at > earliest, EntryRecord.opened_at <= latest,
+        )))
+    near = [row for row in entry_facts if any(_on_same_door(row, record) for record in decided)]
+    offsets = clock_offsets(session, closings + [row for row in near if row not in closings])
 
     def corrected(row: StoredEvent) -> datetime:
         return at_of(row.ts_ms - offsets.get(row.id, 0))
 
-    for row in stored:
-        if row.type == EventType.DOOR_CLOSED:
-            last_opening = session.scalar(
-                select(EntryRecord).where(EntryRecord.device == row.device, EntryRecord.door == row.door,
-                                          EntryRecord.opened_at <= corrected(row))
-                .order_by(EntryRecord.opened_at.desc(), EntryRecord.revision.desc()).limit(1)
-            )
-            if last_opening is not None and last_opening.closed_at is None:
-                causes[last_opening.door_opened_event_id] = DOOR_CLOSED
-    entry_facts = [row for row in stored if row.type in ENTRY_TYPES and row.room is not None]
-    if not entry_facts:
-        return causes
-    earliest = min(corrected(row) for row in entry_facts)
-    latest = max(corrected(row) for row in entry_facts) + LOOK_BACK
-    decided = session.scalars(select(EntryRecord).where(
-        EntryRecord.room.in_({row.room for row in entry_facts}),
-        EntryRecord.opened_at > earliest, EntryRecord.opened_at <= latest,
-    ))
+    for row in closings:
+        last_opening = session.scalar(
+            select(EntryRecord).where(EntryRecord.device == row.device, EntryRecord.door == row.door,
+                                      EntryRecord.opened_at <= corrected(row))
+            .order_by(EntryRecord.opened_at.desc(), EntryRecord.revision.desc()).limit(1)
+        )
+        if last_opening is not None and last_opening.closed_at is None:
+            causes[last_opening.door_opened_event_id] = DOOR_CLOSED
     for record in decided:
-        for row in entry_facts:
+        for row in near:
             at = corrected(row)
             if row.id != record.door_opened_event_id and _on_same_door(row, record) \
                     and at < record.opened_at <= at + LOOK_BACK:
