@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Connection, and_, insert, or_
 from sqlalchemy.exc import DBAPIError
 
 from hub.db.models import StoredEvent
@@ -25,3 +27,12 @@ def append_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
             raise DBAPIError.instance(COPY_EVENTS, None, error, driver_error) from error
         return
     connection.execute(insert(StoredEvent.__table__), rows)
+
+
+def stored_pairs(pairs: Iterable[tuple[str, int]]) -> ColumnElement[bool]:
+    """Rows with these (device, seq) pairs, as `device = ? AND seq IN (…)` per device: each term is a walk of the
+    (device, seq) index, where a row-value IN list of pairs made SQLite read far more."""
+    by_device: dict[str, list[int]] = {}
+    for device, seq in pairs:
+        by_device.setdefault(device, []).append(seq)
+    return or_(*(and_(StoredEvent.device == device, StoredEvent.seq.in_(seqs)) for device, seqs in by_device.items()))

@@ -9,10 +9,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.chain import HubChain
+from hub.db.bulk import stored_pairs
 from hub.db.models import Device, EntryRecord, StoredEvent
 from hub.decisions.alerts import AlertRaise, clear_active, raise_once
 from hub.decisions.entries import DOOR_CLOSED, LATE_EVENT, EntryContext, decide_opening, redecide_opening
@@ -65,17 +66,10 @@ def stored_in_batch(session: Session, messages: list[ReceivedMessage], rejected:
             continue
     if not arrivals:
         return []
-    # One seq range per device, not a list of (device, seq) pairs: each range is a short walk of the
-    # (device, seq) index, where a row-value IN list made SQLite read far more.
-    spans: dict[str, list[int]] = {}
-    for device, seq in arrivals:
-        spans.setdefault(device, []).append(seq)
     rows = session.scalars(select(StoredEvent).where(
-        or_(*(and_(StoredEvent.device == device, StoredEvent.seq.between(min(seqs), max(seqs)))
-              for device, seqs in spans.items())),
-        StoredEvent.type.in_([str(t) for t in WATCHED_TYPES]),
+        stored_pairs(arrivals), StoredEvent.type.in_([str(t) for t in WATCHED_TYPES])
     ))
-    return sorted((row for row in rows if row.received_at == arrivals.get((row.device, row.seq))),
+    return sorted((row for row in rows if row.received_at == arrivals[(row.device, row.seq)]),
                   key=lambda row: (row.ts_ms, row.device, row.seq))
 
 

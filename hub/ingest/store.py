@@ -11,10 +11,10 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pydantic import ValidationError
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hub.db.bulk import append_events
+from hub.db.bulk import append_events, stored_pairs
 from hub.db.models import Device, DeviceHead, RejectedMessage, StoredEvent
 from hub.environment_export import RoomReading
 from hub.ingest.message import ReceivedMessage
@@ -236,7 +236,7 @@ def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyK
     if pairs:
         stored = session.execute(
             select(StoredEvent.device, StoredEvent.seq, StoredEvent.hash).where(
-                tuple_(StoredEvent.device, StoredEvent.seq).in_(pairs)
+                stored_pairs(pairs)
             )
         )
         known = {(device, seq): hash_ for device, seq, hash_ in stored}
