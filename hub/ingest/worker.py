@@ -233,11 +233,6 @@ class IngestWorker:
 
 def run_worker(settings: HubSettings, stop: threading.Event | None = None) -> None:
     """Run the ingest worker until `stop` is set, or (when none is given) until SIGTERM or SIGINT."""
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    hub_key = load_or_create_hub_key(settings.key_file)
-    inbox: queue.Queue[ReceivedMessage] = queue.Queue(maxsize=settings.receive_maximum * 2)
-    link = BrokerLink(settings, inbox)
     if stop is None:
         stop = threading.Event()
 
@@ -245,8 +240,16 @@ def run_worker(settings: HubSettings, stop: threading.Event | None = None) -> No
             log.info("signal %d: finishing the batch in hand, then stopping", signum)
             stop.set()
 
+        # First of all: a stop asked for while the worker is still starting (migrating) is a clean stop too.
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+    upgrade(settings.database_url)
+    if stop.is_set():
+        return
+    engine = make_engine(settings.database_url)
+    hub_key = load_or_create_hub_key(settings.key_file)
+    inbox: queue.Queue[ReceivedMessage] = queue.Queue(maxsize=settings.receive_maximum * 2)
+    link = BrokerLink(settings, inbox)
     export = EnvironmentExport.from_settings()
     link.start()
     worker = IngestWorker(settings, make_session_factory(engine), link, hub_key, export=export)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +111,9 @@ def test_sigkill_mid_stream_loses_nothing(
         assert worker_process.stop() == 0  # SIGTERM: a clean stop
     finally:
         side.close()
+
+
+def test_a_stop_asked_for_while_starting_is_a_clean_stop(worker_process: WorkerProcess) -> None:
+    worker_process.start()
+    time.sleep(0.3)  # inside its start-up (imports, migrations): what systemd or a test may stop at any moment
+    assert worker_process.stop() == 0
