@@ -19,14 +19,13 @@ from hub.decisions.alerts import AlertRaise, clear_active, raise_once
 from hub.decisions.entries import DOOR_CLOSED, LATE_EVENT, EntryContext, decide_opening, redecide_opening
 from hub.decisions.facts import ENTRY_TYPES, at_of, clock_offsets, events_by_id, room_subject
 from hub.decisions.live import STATE_TYPES
-from hub.ingest.message import ReceivedMessage
 from hub.ingest.store import Rejection
 from hub.live import AlertMessage
 from hub.rules.alerts import SECURITY_TYPES, AlertType
 from hub.rules.entries import LOOK_BACK
 from protocol.errors import ProtocolError
 from protocol.events import EventType
-from protocol.topics import DeviceChannel, parse_device_topic
+from protocol.topics import parse_device_topic
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +50,14 @@ def device_of(topic: str) -> tuple[str, str] | None:
     return parsed.site, parsed.device
 
 
-def stored_in_batch(session: Session, messages: list[ReceivedMessage], rejected: list[Rejection]) -> list[StoredEvent]:
-    """The rows this batch newly stored, of the types the rules watch. A resend of an event stored earlier kept its
-    first row, whose `received_at` is older than this message's: that is how a duplicate is told from a new row."""
-    refused = {id(rejection.message) for rejection in rejected}
-    arrivals: dict[tuple[str, int], datetime] = {}
-    for message in messages:
-        if id(message) in refused or not message.topic.endswith("/" + DeviceChannel.EVENT.value):
-            continue
-        try:
-            event = json.loads(message.payload)["event"]
-            arrivals[(str(event["device"]), int(event["seq"]))] = message.received_at
-        except (ValueError, KeyError, TypeError):
-            continue
-    if not arrivals:
+def stored_in_batch(session: Session, new_events: list[tuple[str, int, str]]) -> list[StoredEvent]:
+    """The rows a batch newly stored (store_batch's `new_events`), of the types the rules watch, in time order."""
+    watched = {str(t) for t in WATCHED_TYPES}
+    pairs = [(device, seq) for device, seq, type in new_events if type in watched]
+    if not pairs:
         return []
-    rows = session.scalars(select(StoredEvent).where(
-        stored_pairs(arrivals), StoredEvent.type.in_([str(t) for t in WATCHED_TYPES])
-    ))
-    return sorted((row for row in rows if row.received_at == arrivals[(row.device, row.seq)]),
-                  key=lambda row: (row.ts_ms, row.device, row.seq))
+    rows = session.scalars(select(StoredEvent).where(stored_pairs(pairs)))
+    return sorted(rows, key=lambda row: (row.ts_ms, row.device, row.seq))
 
 
 def _room_of_device(device: Device | None) -> str | None:

@@ -72,6 +72,8 @@ class BatchOutcome:
     """device → (site, acked_seq) for every device with a stored or duplicate event in the batch."""
     readings: list[RoomReading] = field(default_factory=list)
     """The `env.reading` events newly stored by the batch (not duplicates), for the environment export."""
+    new_events: list[tuple[str, int, str]] = field(default_factory=list)
+    """(device, seq, type) of every event newly stored by the batch, for the rules that follow the commit."""
 
 
 def _seq_of(body: Any) -> int | None:
@@ -273,6 +275,7 @@ def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyK
         append_events(session.connection(), rows)
         outcome.stored = len(rows)
         outcome.readings = [reading for row in rows if (reading := RoomReading.from_stored(row)) is not None]
+        outcome.new_events = [(row["device"], row["seq"], row["type"]) for row in rows]
 
     for device_id, event in heartbeats.items():
         device = touched[device_id]

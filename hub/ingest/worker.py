@@ -140,7 +140,7 @@ class IngestWorker:
         try:
             with self.write_lock, self.sessions() as session:
                 now = self.clock()
-                stored = stored_in_batch(session, batch, outcome.rejected)
+                stored = stored_in_batch(session, outcome.new_events)
                 if not stored and not outcome.rejected:
                     return
                 decided = decide_batch(session, self.chain, stored, outcome.rejected, now, self.context)
@@ -193,6 +193,7 @@ class IngestWorker:
                 merged.rejected.extend(single.rejected)
                 merged.receipts.update(single.receipts)
                 merged.readings.extend(single.readings)
+                merged.new_events.extend(single.new_events)
             return merged
 
     def _record_unstorable(self, message: ReceivedMessage) -> BatchOutcome:

@@ -65,7 +65,7 @@ class Door:
             outcome = store_batch(session, list(messages), self.keys)
             session.commit()
         with self.sessions() as session:
-            stored = stored_in_batch(session, list(messages), outcome.rejected)
+            stored = stored_in_batch(session, outcome.new_events)
             decided = decide_batch(session, self.chain, stored, outcome.rejected, now or datetime.now(UTC), CONTEXT)
             session.commit()
         return decided
