@@ -1,11 +1,11 @@
 # Two commands for a fresh Debian or Ubuntu machine: `make demo` and `make test`.
-# `make setup` installs what is missing: Mosquitto and the PostgreSQL server (system packages, with sudo
-# when not root) and a virtual environment with the project and its test tools.
+# `make setup` installs what is missing: Mosquitto, the PostgreSQL server and Chromium for the browser tests (system
+# packages, with sudo when not root) and a virtual environment with the project and its test tools.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := mosquitto mosquitto-clients postgresql openssl
+SYSTEM_PACKAGES := mosquitto mosquitto-clients postgresql openssl chromium fonts-dejavu-core
 PYTEST_ARGS ?=
 
 .PHONY: setup system-packages venv test demo bench clean
@@ -18,6 +18,8 @@ system-packages:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v mosquitto_sub >/dev/null 2>&1 || missing="$$missing mosquitto-clients"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/truetype/dejavu ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing system packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

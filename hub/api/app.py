@@ -1,4 +1,5 @@
-"""The API application: `create_app(settings)` builds it on its own engine, with its own MQTT client."""
+"""The API application: `create_app(settings)` builds it on its own engine, with its own MQTT client, and the
+dashboard's pages beside it."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -6,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from dashboard.pages import mount_dashboard
 from hub.api.broker import LiveLink
 from hub.api.routes import (
     accounts,
@@ -60,4 +62,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     for module in (health, devices, events, accounts, people, preferences, alerts, live, knocks, check_ins, entries,
                    summary, timelines, cases, checkpoints, home_settings):
         app.include_router(module.router, prefix="/api/v1")
+    # The pages people use, on the same process and the same dependencies as the API.
+    mount_dashboard(app)
     return app

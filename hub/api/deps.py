@@ -1,11 +1,15 @@
 """What routes depend on: a database session per request, the settings, and who is asking.
 
-Who is asking comes from `Authorization: Bearer <token>`; the checks on role and on whose data are small
-dependencies a route names in its signature, so a route cannot forget one without it showing there.
+Who is asking comes from `Authorization: Bearer <token>` or, without one, from the dashboard's session cookie, so
+the pages' JavaScript calls the same endpoints as any other client. A cookie is sent by the browser on its own,
+so a cookie-signed request that changes anything (any method but GET, HEAD, OPTIONS) must also carry its session's
+CSRF token: header `X-CSRF-Token`, or form field `csrf_token` for a form post. The checks on role and on whose
+data are small dependencies a route names in its signature, so a route cannot forget one without it showing there.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,8 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.api.broker import LiveLink
 from hub.api.problems import problem
 from hub.core.config import HubSettings
-from hub.db.models import AccountRole, Home, Resident
-from hub.people.accounts import SignedIn, signed_in
+from hub.db.models import Account, AccountRole, Home, Resident, WebSession
+from hub.people.accounts import SignedIn, signed_in, signed_in_as
+from hub.people.sign_in_limits import Limits
+from hub.people.web_sessions import SESSION_COOKIE, Timeouts, csrf_matches, live_session
 
 CARERS = frozenset({AccountRole.STAFF, AccountRole.NIGHT_LEAD, AccountRole.MANAGER})
 """Roles that care for a home's residents and so may see their data."""
@@ -57,11 +63,73 @@ HubKeyDep = Annotated[Ed25519PrivateKey, Depends(get_hub_key)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/auth/token")
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def presented_csrf_token(request: Request) -> str | None:
+    """The CSRF token a state-changing request carries: the header, else a form post's field. Async because a
+    form body is read by awaiting it (Starlette keeps it, so the route reads the same form)."""
+    if request.method in SAFE_METHODS:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        return header
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def session_timeouts(settings: HubSettings) -> Timeouts:
+    return Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),
+                    absolute=timedelta(hours=settings.session_absolute_hours))
+
+
+def sign_in_limits(settings: HubSettings) -> Limits:
+    return Limits(window=timedelta(minutes=settings.sign_in_window_minutes),
+                  per_account=settings.sign_in_account_failures, per_address=settings.sign_in_address_failures)
+
+
+def client_address(request: Request) -> str:
+    """The address the rate limits count by (behind a proxy, run uvicorn with --proxy-headers so it is the
+    client's, not the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
+def cookie_session(request: Request, session: Session, settings: HubSettings) -> tuple[WebSession, Account] | None:
+    """The live dashboard session the request's cookie names, committed as seen (or as ended by a timeout)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    found = live_session(session, cookie, session_timeouts(settings))
+    session.commit()
+    return found
+
+
 def current_account(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    csrf_token: Annotated[str | None, Depends(presented_csrf_token)],
 ) -> SignedIn:
-    """The signed-in account; 401 without a live token."""
-    found = signed_in(session, credentials.credentials) if credentials else None
+    """The signed-in account: by its bearer token when one is sent (it alone decides), else by the session
+    cookie; 401 without either, 403 `csrf_failed` for a cookie-signed change without its CSRF token."""
+    if credentials is not None:
+        found = signed_in(session, credentials.credentials)
+    else:
+        by_cookie = cookie_session(request, session, settings)
+        found = None
+        # A session still to enrol its second factor opens nothing but the enrolment page.
+        if by_cookie is not None and not by_cookie[0].enrolling:
+            web_session, account = by_cookie
+            if request.method not in SAFE_METHODS and not csrf_matches(web_session, csrf_token):
+                raise problem(status.HTTP_403_FORBIDDEN, "csrf_failed",
+                              f"a change made with the session cookie needs the page's {CSRF_HEADER} header")
+            found = signed_in_as(session, account)
     if found is None:
         raise problem(status.HTTP_401_UNAUTHORIZED, "not_signed_in",
                       "send Authorization: Bearer <token> with a live token (POST /api/v1/auth/token)",

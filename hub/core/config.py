@@ -97,6 +97,27 @@ class HubSettings(BaseSettings):
     )
     device_offline_s: int = Field(default=130, ge=10, title="Device offline (seconds)",
                                   description="No heartbeat received for this long raises a device-offline alert.")
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, title="Dashboard session idle timeout (minutes)",
+        description="A signed-in page session unused this long ends; the person signs in again.",
+    )
+    session_absolute_hours: float = Field(
+        default=13.0, gt=0, le=7 * 24, title="Dashboard session absolute timeout (hours)",
+        description="Every page session ends this long after sign-in, used or not: a night shift and its handover.",
+    )
+    sign_in_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, title="Sign-in rate limit window (minutes)",
+        description="Failed sign-ins are counted over this sliding window.",
+    )
+    sign_in_account_failures: int = Field(
+        default=5, ge=1, le=1000, title="Failed sign-ins allowed per account",
+        description="After this many failures for one username within the window, its sign-ins get 429 until the "
+        "oldest failure leaves the window.",
+    )
+    sign_in_address_failures: int = Field(
+        default=20, ge=1, le=10_000, title="Failed sign-ins allowed per address",
+        description="After this many failures from one network address within the window, sign-ins from it get 429.",
+    )
     home_time_zone: str = Field(
         default="Europe/London",
         title="Home time zone",

@@ -251,6 +251,11 @@ class Account(Base):
     staff_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("staff.id"), default=None)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    totp_secret: Mapped[str | None] = mapped_column(
+        String(64), default=None, comment="base32 TOTP secret; pending until totp_enrolled_at is set")
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(
+        BigInteger, default=None, comment="30-second step of the last code accepted: a code works once")
 
 
 class ApiToken(Base):
@@ -263,6 +268,64 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class WebSession(Base):
+    """A dashboard session: the cookie holds a random id, this row only its SHA-256. Ended rows are kept (who was
+    signed in when, and why each session ended)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+    method: Mapped[str] = mapped_column(String(16), comment="password, paired_tablet or staff_beside")
+    beside_staff_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("staff.id"), default=None, comment="who was beside a resident signing in")
+    enrolling: Mapped[bool] = mapped_column(
+        Boolean, default=False, comment="good only for enrolling a second factor, before anything else")
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt, for the rate limits per username and per address."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), comment="as typed, lower-cased; may name no account")
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class TabletPairing(Base):
+    """A tablet paired to a room, where its resident may sign in: the tablet's cookie holds a random secret, this
+    row only its SHA-256. Pairing again or unpairing sets `revoked_at`; rows are kept."""
+
+    __tablename__ = "tablet_pairings"
+    __table_args__ = (
+        ForeignKeyConstraint(["home_id", "room_id"], ["rooms.home_id", "rooms.id"]),
+        Index("ix_tablet_pairings_room", "home_id", "room_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    home_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    paired_by: Mapped[str] = mapped_column(String(64), comment="username of who paired it")
+    paired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class PreferenceVersion(Base):

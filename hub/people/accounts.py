@@ -4,12 +4,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.db.models import Account, AccountRole, ApiToken, Resident, Staff, StaffRole
 from hub.people.errors import Conflict, NotFound, PeopleError
 from hub.people.passwords import MAX_PASSWORD_BYTES, hash_password, new_token, password_matches, token_digest
+from hub.people.web_sessions import EndedReason, end_sessions_of
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
 MIN_PASSWORD_CHARS = 8
@@ -89,8 +90,9 @@ def account_named(session: Session, username: str) -> Account:
     return account
 
 
-def sign_in(session: Session, username: str, password: str) -> tuple[Account, str] | None:
-    """A token for the right username and password of an enabled account, else None (the same for every failure)."""
+def credentials_match(session: Session, username: str, password: str) -> Account | None:
+    """The enabled account with this username and password, else None (the same, in the same time, for every
+    failure)."""
     account = session.scalar(select(Account).where(Account.username == username))
     if len(password.encode()) > MAX_PASSWORD_BYTES:
         return None
@@ -98,7 +100,13 @@ def sign_in(session: Session, username: str, password: str) -> tuple[Account, st
         return None
     if account is None or account.disabled:
         return None
-    return account, issue_token(session, account)
+    return account
+
+
+def sign_in(session: Session, username: str, password: str) -> tuple[Account, str] | None:
+    """A token for the right username and password of an enabled account, else None (the same for every failure)."""
+    account = credentials_match(session, username, password)
+    return (account, issue_token(session, account)) if account is not None else None
 
 
 def signed_in(session: Session, token: str) -> SignedIn | None:
@@ -107,12 +115,29 @@ def signed_in(session: Session, token: str) -> SignedIn | None:
         select(Account).join(ApiToken, ApiToken.account_id == Account.id)
         .where(ApiToken.token_sha256 == token_digest(token), ApiToken.revoked_at.is_(None))
     ).scalar_one_or_none()
-    if found is None or found.disabled:
+    return signed_in_as(session, found) if found is not None else None
+
+
+def signed_in_as(session: Session, account: Account) -> SignedIn | None:
+    """The account as a caller, with its home; None when it is disabled."""
+    if account.disabled:
         return None
-    if found.resident_id is not None:
-        home_id = session.get_one(Resident, found.resident_id).home_id
-    elif found.staff_id is not None:
-        home_id = session.get_one(Staff, found.staff_id).home_id
+    if account.resident_id is not None:
+        home_id = session.get_one(Resident, account.resident_id).home_id
+    elif account.staff_id is not None:
+        home_id = session.get_one(Staff, account.staff_id).home_id
     else:
         home_id = None
-    return SignedIn(found, home_id)
+    return SignedIn(account, home_id)
+
+
+def disable_account(session: Session, account: Account, now: datetime | None = None) -> Account:
+    """Disable the account: it cannot sign in, its page sessions end and its API tokens are revoked; the caller
+    commits."""
+    now = now or datetime.now(UTC)
+    account.disabled = True
+    session.execute(update(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now), execution_options={"synchronize_session": False})
+    end_sessions_of(session, account.id, EndedReason.ACCOUNT_DISABLED, now)
+    session.flush()
+    return account

@@ -1,13 +1,18 @@
-"""Accounts (made by an admin) and signing in for an API token."""
+"""Accounts (made and disabled by an admin) and signing in for an API token."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.api.deps import AdminDep, CallerDep, SessionDep
+from hub.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep, client_address, sign_in_limits
 from hub.api.problems import PROBLEMS, people_change, problem
 from hub.db.models import Account, AccountRole
-from hub.people.accounts import MIN_PASSWORD_CHARS, create_account, sign_in
+from hub.people.accounts import MIN_PASSWORD_CHARS, create_account, disable_account, sign_in
 from hub.people.passwords import MAX_PASSWORD_BYTES
+from hub.people.second_factor import code_accepted, enrolled
+from hub.people.sign_in_limits import record_attempt, retry_after
+from protocol.events import MAX_SAFE_INT
 
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
@@ -40,6 +45,8 @@ class Credentials(BaseModel):
 
     username: str = Field(max_length=64)
     password: str = Field(max_length=MAX_PASSWORD_BYTES)
+    totp: str | None = Field(default=None, max_length=16, title="Code from the authenticator app",
+                             description="Required once the account has enrolled a second factor.")
 
 
 class Token(BaseModel):
@@ -68,13 +75,39 @@ def get_me(caller: CallerDep) -> AccountOut:
     return account_out(caller.account)
 
 
-@router.post("/auth/token", response_model=Token, status_code=status.HTTP_201_CREATED)
-def post_token(body: Credentials, session: SessionDep) -> Token:
-    """Sign in: a username and password for a new API token."""
+@router.post("/auth/token", response_model=Token, status_code=status.HTTP_201_CREATED,
+             responses={429: PROBLEMS[400]})
+def post_token(body: Credentials, request: Request, session: SessionDep, settings: SettingsDep) -> Token:
+    """Sign in: a username and password (and a code, for an account with a second factor) for a new API token.
+    Failures count towards the same rate limits as the dashboard's sign-in: 429 with Retry-After past them."""
+    address = client_address(request)
+    wait = retry_after(session, [body.username], address, sign_in_limits(settings))
+    if wait is not None:
+        raise problem(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts",
+                      f"too many failed sign-ins: try again in {wait} seconds", headers={"Retry-After": str(wait)})
     found = sign_in(session, body.username, body.password)
+    if found is not None and enrolled(found[0]) and not code_accepted(session, found[0], body.totp or ""):
+        session.rollback()
+        found = None
+    record_attempt(session, body.username, address, succeeded=found is not None)
+    session.commit()
     if found is None:
         raise problem(status.HTTP_401_UNAUTHORIZED, "bad_credentials",
-                      "that username and password do not match an enabled account")
-    session.commit()
+                      "that username and password (and code) do not match an enabled account")
     account, token = found
     return Token(token=token, account=account_out(account))
+
+
+@router.post("/accounts/{account_id}/disable", response_model=AccountOut)
+def post_disable(account_id: Annotated[int, Path(ge=1, le=MAX_SAFE_INT)], admin: AdminDep,
+                 session: SessionDep) -> AccountOut:
+    """Disable an account: it can no longer sign in, its dashboard sessions end and its API tokens are revoked.
+    Admin; not their own account (400 own_account)."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise problem(status.HTTP_404_NOT_FOUND, "unknown_account", f"no account {account_id}")
+    if account.id == admin.account.id:
+        raise problem(status.HTTP_400_BAD_REQUEST, "own_account", "ask another admin to disable your account")
+    disable_account(session, account)
+    session.commit()
+    return account_out(account)

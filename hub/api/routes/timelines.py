@@ -11,11 +11,14 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.orm import Session
 
 from hub.api.deps import CARERS, LEADS, CallerDep, SessionDep, SettingsDep, ensure_at_home
 from hub.api.problems import PROBLEMS, problem
 from hub.api.reads import record_read
+from hub.core.config import HubSettings
 from hub.db.models import Home, Room, Staff
+from hub.people.accounts import SignedIn
 from hub.timelines.assemble import assemble
 from hub.timelines.load import UnknownSubject, load_home, load_room, load_staff
 from hub.timelines.model import Timeline
@@ -103,11 +106,19 @@ def get_staff_timeline(staff_id: str, caller: CallerDep, session: SessionDep, se
     if not own:
         ensure_at_home(session, caller, staff.home_id, LEADS)
     begins, ends = _window(session, staff.home_id, start, end, night)
+    return _answer(read_staff_timeline(session, caller, staff, begins, ends, settings, reason, output), output)
+
+
+def read_staff_timeline(session: Session, caller: SignedIn, staff: Staff, begins: datetime, ends: datetime,
+                        settings: HubSettings, reason: str | None = None, output: str = "json") -> Timeline:
+    """A member of staff's timeline over [begins, ends), its read recorded; the caller's right to it is checked
+    already (the API route above, the dashboard's own-record page)."""
     try:
-        found = load_staff(session, staff.home_id, staff_id, begins, ends, datetime.now(UTC),
+        found = load_staff(session, staff.home_id, staff.id, begins, ends, datetime.now(UTC),
                            timedelta(seconds=settings.device_offline_s))
     except UnknownSubject as error:
         raise problem(status.HTTP_404_NOT_FOUND, error.reason, error.detail) from None
     timeline = assemble(found)
-    record_read(session, caller, staff.home_id, "timeline.staff", _query(begins, ends, reason, output, staff=staff_id))
-    return _answer(timeline, output)
+    record_read(session, caller, staff.home_id, "timeline.staff",
+                _query(begins, ends, reason, output, staff=staff.id))
+    return timeline

@@ -1,10 +1,12 @@
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,21 +27,29 @@ def api(hub_settings: HubSettings, people: People) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def served(hub_settings: HubSettings, people: People) -> Iterator[str]:
-    """The API served for real by uvicorn on a free port, in a thread; yields its base URL."""
-    settings = hub_settings.model_copy(update={"live_heartbeat_s": 0.5, "live_retry_ms": 1500})
-    app = create_app(settings)
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served for real by uvicorn on a free port, in a thread, its broker link up; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api-server", daemon=True)
     thread.start()
-    wait_until(lambda: server.started, what="uvicorn to start")
-    wait_until(lambda: app.state.live.connected, what="the API's broker link")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        wait_until(lambda: server.started, what="uvicorn to start")
+        wait_until(lambda: app.state.live.connected, what="the API's broker link")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
     assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture
+def served(hub_settings: HubSettings, people: People) -> Iterator[str]:
+    """The API served for real by uvicorn on a free port, in a thread; yields its base URL."""
+    settings = hub_settings.model_copy(update={"live_heartbeat_s": 0.5, "live_retry_ms": 1500})
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 def add_alert(sessions: sessionmaker[Session], alert_id: str, *, site: str = "oakwood", room: str | None = "room-12",

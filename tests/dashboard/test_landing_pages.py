@@ -1,0 +1,102 @@
+"""What each landing page and the own-record page show: real data of the viewer's own home, nobody else's."""
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from hub.db.models import EntryRecord, PendingHubEvent, StoredEvent
+from hub.live import RoomState, RoomStateMessage, room_topic
+from hub.registry import register_device
+from protocol.signing import public_key_b64
+from tests.dashboard.conftest import Dashboard
+from tests.hub.conftest import DeviceSide, wait_until
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def page(dashboard: Dashboard, who: str, path: str) -> str:
+    with dashboard.client() as client:
+        response = client.get(path, headers=dashboard.signed_in(who).headers)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def test_the_board_shows_each_room_of_the_home_with_its_live_state(dashboard: Dashboard) -> None:
+    side = DeviceSide(dashboard.settings.mqtt_port)
+    try:
+        state = RoomStateMessage(site="oakwood", room="room-12", state=RoomState.OCCUPIED,
+                                 since=datetime.now(UTC), active_alerts=2)
+        side.publish(room_topic("oakwood", "room-12"), state.model_dump_json().encode(), retain=True)
+        wait_until(lambda: dashboard.app.state.live.room_states("oakwood"), what="the room state to arrive")
+    finally:
+        side.close()
+    board = page(dashboard, "sam", "/board")
+    assert "room-12" in board and "Ada" in board and "Someone inside" in board and "2 active alerts" in board
+    assert "room-14" in board and "Ben" in board and "Not known yet" in board
+    assert "room-01" not in board and "Cy" not in board  # Elmfield's
+    assert "Tablet for room-12" not in board  # pairing is for the night lead and manager
+    assert "Tablet for room-12" in page(dashboard, "nia", "/board")
+
+
+def test_the_resident_page_says_what_they_asked_in_their_words(dashboard: Dashboard) -> None:
+    assert "they wait 30 seconds for my answer" in page(dashboard, "ada", "/me")  # the default
+    ada = dashboard.signed_in("ada")
+    with dashboard.client() as client:
+        for wait_s in (90, None):
+            recorded = client.post("/api/v1/residents/ada/preferences",
+                                   json={"basis": "own_choice", "preferences": {"wait_s": wait_s}},
+                                   headers={**ada.headers, "X-CSRF-Token": ada.csrf_token})
+            assert recorded.status_code == 201
+            mine = page(dashboard, "ada", "/me")
+            expected = "they wait 90 seconds" if wait_s else "Nobody comes in without it."
+            assert expected in mine and "Hello, Ada" in mine and "My room is room-12" in mine
+    assert "Nobody comes in" not in page(dashboard, "cy", "/me")
+
+
+def _entry(dashboard: Dashboard, opened: datetime, who: str, review: bool) -> None:
+    with dashboard.people.sessions() as session:
+        device = f"door-{who}"
+        register_device(session, site="oakwood", device=device, doors={"d1": "room-12"},
+                        public_key=public_key_b64(Ed25519PrivateKey.generate()))
+        session.flush()
+        event = StoredEvent(site="oakwood", device=device, seq=1, type="door.opened", door="d1", room="room-12",
+                            ts_ms=int(opened.timestamp() * 1000), mono_ms=1, boot="b", prev="p", hash=f"h-{who}",
+                            sig="s", signed="{}", received_at=opened)
+        session.add(event)
+        session.flush()
+        session.add(EntryRecord(
+            door_opened_event_id=event.id, revision=1, cause="first", decided_at=opened, site="oakwood",
+            room="room-12", device=device, door="d1", resident_id="ada", opened_at=opened, kind="entry",
+            outcome="unpermitted" if review else "permitted", reason="no_knock" if review else "consent",
+            sentence=f"entry by {who}", rules_version="entries-v1", preference_version=None, who=who,
+            knock_event_id=None, answer_event_id=None, waited_ms=12_000, wait_s=30, closed_at=None,
+            inside_ms=300_000, rests_on=[str(event.id)], review_required=review))
+        session.commit()
+
+
+def test_my_record_is_my_own_night_and_the_look_is_recorded(dashboard: Dashboard) -> None:
+    night = date(2026, 11, 1)
+    opened = datetime.combine(night, time(23, 0), tzinfo=LONDON).astimezone(UTC)
+    _entry(dashboard, opened, "sam", review=False)
+    _entry(dashboard, opened, "nia", review=True)
+    record = page(dashboard, "sam", f"/my-record?night={night.isoformat()}")
+    assert "Sunday 01 November 2026" in record
+    assert "entry by sam" in record and "entry by nia" not in record
+    assert "01 Nov 2026, 23:00" in record  # on the home's clock
+    assert "12 seconds" in record and "5 minutes" in record
+    with dashboard.people.sessions() as session:
+        reads = [row.data for row in session.scalars(select(PendingHubEvent).where(
+            PendingHubEvent.type == "hub.timeline.read"))]
+    assert [(read["by"], read["what"], read["query"]["staff"]) for read in reads] == [("sam", "timeline.staff", "sam")]
+
+
+def test_the_manager_sees_what_waits_for_review_and_the_admin_the_homes(dashboard: Dashboard) -> None:
+    _entry(dashboard, datetime.now(UTC), "sam", review=True)
+    _entry(dashboard, datetime.now(UTC), "nia", review=False)
+    manage = page(dashboard, "meg", "/manage")
+    assert '<span class="count">1</span> entry to review' in manage
+    assert '<span class="count">0</span> entries to review' in page(dashboard, "max", "/manage")  # Elmfield's
+    admin = page(dashboard, "admin", "/admin")
+    assert "Oakwood" in admin and "Elmfield" in admin and "Europe/London" in admin
