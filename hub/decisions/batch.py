@@ -19,7 +19,7 @@ from hub.decisions.alerts import AlertRaise, clear_active, raise_once
 from hub.decisions.entries import DOOR_CLOSED, LATE_EVENT, EntryContext, decide_opening, redecide_opening
 from hub.decisions.facts import ENTRY_TYPES, at_of, clock_offsets, events_by_id, room_subject
 from hub.decisions.live import STATE_TYPES
-from hub.ingest.store import Rejection
+from hub.ingest.store import NewEvent, Rejection
 from hub.live import AlertMessage
 from hub.rules.alerts import SECURITY_TYPES, AlertType
 from hub.rules.entries import LOOK_BACK
@@ -50,10 +50,35 @@ def device_of(topic: str) -> tuple[str, str] | None:
     return parsed.site, parsed.device
 
 
-def stored_in_batch(session: Session, new_events: list[tuple[str, int, str]]) -> list[StoredEvent]:
-    """The rows a batch newly stored (store_batch's `new_events`), of the types the rules watch, in time order."""
-    watched = {str(t) for t in WATCHED_TYPES}
-    pairs = [(device, seq) for device, seq, type in new_events if type in watched]
+CLOCK_MARGIN = timedelta(hours=1)
+"""How far a device's corrected clock may stand from its own: openings are looked for this much wider, on raw
+device times, before any clock offset is read."""
+
+
+MOVEMENT = frozenset({EventType.MOTION_DETECTED, EventType.MOTION_CLEARED})
+"""Types that change nothing the batch step decides unless an opening decided before sits near them: most of
+what a door sends, so they are read back only then."""
+
+
+def decided_near(session: Session, facts: list[tuple[str, int]]) -> list[EntryRecord]:
+    """Openings already decided in these rooms whose look-back may reach these (room, device time in ms) facts."""
+    if not facts:
+        return []
+    earliest = at_of(min(ts_ms for _, ts_ms in facts)) - CLOCK_MARGIN
+    latest = at_of(max(ts_ms for _, ts_ms in facts)) + LOOK_BACK + CLOCK_MARGIN
+    return list(session.scalars(select(EntryRecord).where(
+        EntryRecord.room.in_({room for room, _ in facts}),
+        EntryRecord.opened_at > earliest, EntryRecord.opened_at <= latest,
+    )))
+
+
+def stored_in_batch(session: Session, new_events: list[NewEvent]) -> list[StoredEvent]:
+    """The rows a batch newly stored (store_batch's `new_events`) that the rules act on, in time order."""
+    watched = [event for event in new_events if event.type in WATCHED_TYPES]
+    movement = [(event.room, event.ts_ms) for event in watched if event.type in MOVEMENT and event.room is not None]
+    near_rooms = {record.room for record in decided_near(session, movement)}
+    pairs = [(event.device, event.seq) for event in watched
+             if event.type not in MOVEMENT or event.room in near_rooms]
     if not pairs:
         return []
     rows = session.scalars(select(StoredEvent).where(stored_pairs(pairs)))
@@ -115,11 +140,6 @@ def _on_same_door(row: StoredEvent, record: EntryRecord) -> bool:
     return (row.device == record.device and row.door == record.door) or (row.room is not None and row.room == record.room)
 
 
-CLOCK_MARGIN = timedelta(hours=1)
-"""How far a device's corrected clock may stand from its own: openings are looked for this much wider, on raw
-device times, before any clock offset is read."""
-
-
 def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
     """Openings already decided that this batch may change, with the cause: a late event dated inside an opening's
     look-back, or the door closing after it. Clock offsets are read only for rows that may matter: most batches
@@ -127,14 +147,7 @@ def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
     causes: dict[int, str] = {}
     closings = [row for row in stored if row.type == EventType.DOOR_CLOSED]
     entry_facts = [row for row in stored if row.type in ENTRY_TYPES and row.room is not None]
-    decided: list[EntryRecord] = []
-    if entry_facts:
-        earliest = at_of(min(row.ts_ms for row in entry_facts)) - CLOCK_MARGIN
-        latest = at_of(max(row.ts_ms for row in entry_facts)) + LOOK_BACK + CLOCK_MARGIN
-        decided = list(session.scalars(select(EntryRecord).where(
-            EntryRecord.room.in_({row.room for row in entry_facts}),
-            EntryRecord.opened_at > earliest, EntryRecord.opened_at <= latest,
-        )))
+    decided = decided_near(session, [(row.room, row.ts_ms) for row in entry_facts])
     near = [row for row in entry_facts if any(_on_same_door(row, record) for record in decided)]
     offsets = clock_offsets(session, closings + [row for row in near if row not in closings])
 

@@ -1,10 +1,14 @@
 """One batch of received messages into the database: verify, store each `(device, seq)` once, record the rest.
 
+Two steps, so the costly one can run outside the write transaction: `check_batch` reads envelopes and verifies
+signatures against the keys the registry held a moment before; `store_checked` then checks each device again in
+the transaction, re-verifying only where its key has changed since, and writes. `store_batch` does both at once.
 The caller commits, then acks and sends receipts; nothing here talks to the broker. A batch costs a fixed
 handful of queries, whatever its size: the devices, the `(device, seq)` pairs already stored, the heads.
 """
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +64,37 @@ class CheckedEvent:
     event: Event
     body: dict[str, Any]
     sig: str
+    body_bytes: bytes | None = None
+    verified_with: str | None = None
+    """The public key the signature verified against in `check_batch`, if it did."""
+
+
+@dataclass(slots=True)
+class CheckedBatch:
+    """A batch as `check_batch` left it: events to store, statuses to apply, and what it already refused."""
+
+    messages: list[ReceivedMessage]
+    events: list[CheckedEvent] = field(default_factory=list)
+    statuses: list[tuple[ReceivedMessage, DeviceTopic]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def extend(self, later: "CheckedBatch") -> None:
+        """Take in a batch checked after this one, to be stored in the same transaction."""
+        self.messages += later.messages
+        self.events += later.events
+        self.statuses += later.statuses
+        self.rejected += later.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """Where and when an event newly stored by a batch happened, for the rules that follow the commit."""
+
+    device: str
+    seq: int
+    type: str
+    room: str | None
+    ts_ms: int
 
 
 @dataclass(slots=True)
@@ -72,8 +107,8 @@ class BatchOutcome:
     """device → (site, acked_seq) for every device with a stored or duplicate event in the batch."""
     readings: list[RoomReading] = field(default_factory=list)
     """The `env.reading` events newly stored by the batch (not duplicates), for the environment export."""
-    new_events: list[tuple[str, int, str]] = field(default_factory=list)
-    """(device, seq, type) of every event newly stored by the batch, for the rules that follow the commit."""
+    new_events: list[NewEvent] = field(default_factory=list)
+    """Every event newly stored by the batch (not duplicates)."""
 
 
 def _seq_of(body: Any) -> int | None:
@@ -112,6 +147,8 @@ def _verify(checked: CheckedEvent, device: Device | None, keys: VerifyKeys) -> b
         return Rejection(checked.message, "site_mismatch",
                          f"device {device.id!r} belongs to site {device.site!r}, not {topic.site!r}",
                          topic.device, event.seq)
+    if checked.body_bytes is not None and checked.verified_with == device.public_key:
+        return checked.body_bytes
     try:
         body_bytes = signed_bytes(checked.body)
     except (UnicodeEncodeError, RecursionError, ValueError) as error:
@@ -198,30 +235,64 @@ def rejected_row(rejection: Rejection) -> dict[str, Any]:
     }
 
 
-def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyKeys) -> BatchOutcome:
-    """Write one batch into `session` (the caller commits). Never raises on what devices sent."""
-    outcome = BatchOutcome()
-    events: list[CheckedEvent] = []
-    statuses: list[tuple[ReceivedMessage, DeviceTopic]] = []
+def _pre_verify(checked: CheckedEvent, public_key: str | None, keys: VerifyKeys) -> None:
+    """Verify ahead of the transaction; any doubt is left for `_verify` to decide, and to word."""
+    if public_key is None:
+        return
+    try:
+        body_bytes = signed_bytes(checked.body)
+        keys.get(public_key).verify(body_bytes, b64decode_exact(checked.sig, 64, "signature"))
+    except (UnicodeEncodeError, RecursionError, ValueError, ProtocolError, BadSignatureError):
+        return
+    checked.body_bytes, checked.verified_with = body_bytes, public_key
+
+
+RegisteredKeys = Callable[[set[str]], Mapping[str, str]]
+"""Looks up the public keys (device → key) the registry holds now for the named devices."""
+
+
+def no_keys(_devices: set[str]) -> Mapping[str, str]:
+    return {}
+
+
+def check_batch(messages: list[ReceivedMessage], registered_keys: RegisteredKeys, keys: VerifyKeys) -> CheckedBatch:
+    """Read every message of a batch and verify its events against the keys `registered_keys` finds. Writes
+    nothing: the worker runs it for the next batch while it stores this one."""
+    batch = CheckedBatch(messages)
     for message in messages:
         try:
             topic = parse_device_topic(message.topic)
         except ProtocolError as error:
-            outcome.rejected.append(Rejection(message, error.reason, error.detail))
+            batch.rejected.append(Rejection(message, error.reason, error.detail))
             continue
         if topic.channel is DeviceChannel.EVENT:
             checked = _check_envelope(message, topic)
             if isinstance(checked, Rejection):
-                outcome.rejected.append(checked)
+                batch.rejected.append(checked)
             else:
-                events.append(checked)
+                batch.events.append(checked)
         elif topic.channel is DeviceChannel.STATUS:
-            statuses.append((message, topic))
+            batch.statuses.append((message, topic))
         else:
-            outcome.rejected.append(
+            batch.rejected.append(
                 Rejection(message, "unexpected_topic", f"the hub does not take {topic.channel.value!r}", topic.device)
             )
+    if batch.events:
+        public_keys = registered_keys({checked.topic.device for checked in batch.events})
+        for checked in batch.events:
+            _pre_verify(checked, public_keys.get(checked.topic.device), keys)
+    return batch
 
+
+def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyKeys) -> BatchOutcome:
+    """Check and write one batch into `session` (the caller commits). Never raises on what devices sent."""
+    return store_checked(session, check_batch(messages, no_keys, keys), keys)
+
+
+def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> BatchOutcome:
+    """Write a checked batch into `session` (the caller commits). Never raises on what devices sent."""
+    outcome = BatchOutcome(rejected=list(batch.rejected))
+    events, statuses, messages = batch.events, batch.statuses, batch.messages
     wanted = {checked.topic.device for checked in events} | {topic.device for _, topic in statuses}
     devices = {device.id: device for device in session.scalars(select(Device).where(Device.id.in_(wanted)))}
 
@@ -275,7 +346,7 @@ def store_batch(session: Session, messages: list[ReceivedMessage], keys: VerifyK
         append_events(session.connection(), rows)
         outcome.stored = len(rows)
         outcome.readings = [reading for row in rows if (reading := RoomReading.from_stored(row)) is not None]
-        outcome.new_events = [(row["device"], row["seq"], row["type"]) for row in rows]
+        outcome.new_events = [NewEvent(row["device"], row["seq"], row["type"], row["room"], row["ts_ms"]) for row in rows]
 
     for device_id, event in heartbeats.items():
         device = touched[device_id]

@@ -1,5 +1,8 @@
 """The writer: one thread takes what is queued, stores it in one transaction, commits, then acks and sends receipts.
 
+A checker thread reads and verifies the next batch meanwhile (Ed25519 verification releases the GIL), against
+the registry as it was a moment before; the writer checks each device again in its transaction.
+
 A database failure leaves the batch unacked (the broker redelivers it) and is retried; a message the database
 refuses on its own is recorded as rejected rather than blocking the ones behind it.
 
@@ -34,7 +37,17 @@ from hub.decisions.live import LiveBoard, room_message
 from hub.device_config import sealed_config
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.mqtt import BrokerLink
-from hub.ingest.store import BatchOutcome, Rejection, VerifyKeys, rejected_row, store_batch, summary
+from hub.ingest.store import (
+    BatchOutcome,
+    CheckedBatch,
+    Rejection,
+    VerifyKeys,
+    check_batch,
+    rejected_row,
+    store_batch,
+    store_checked,
+    summary,
+)
 from hub.keys import load_or_create_hub_key
 from hub.live import AlertMessage
 from hub.rules.alerts import DEFAULT_LADDER
@@ -45,6 +58,9 @@ from protocol.topics import DeviceChannel, device_topic
 log = logging.getLogger(__name__)
 
 EMPTY_QUEUE_WAIT_S = 0.2
+CHECKED_AHEAD = 16
+"""Batches the checker may have ready before the writer takes them; the writer stores what is ready as one
+batch (up to `batch_max`), so the slower the database, the larger its transactions."""
 RETRY_MAX_S = 10.0
 CATCH_UP = timedelta(days=1)
 """How far back a starting worker looks for door openings stored but never decided (it stopped between commits)."""
@@ -71,6 +87,9 @@ class IngestWorker:
         self.hub_key = hub_key
         self.clock = clock
         self.keys = VerifyKeys()
+        self.checked: queue.Queue[CheckedBatch] = queue.Queue(maxsize=CHECKED_AHEAD)
+        self._held: CheckedBatch | None = None
+        """A checked batch taken from `checked` that did not fit in the last transaction."""
         self.published_configs: dict[str, int] = {}
         self.chain = HubChain(hub_key)
         self.board = LiveBoard(link.client)
@@ -85,6 +104,8 @@ class IngestWorker:
                            clock=self.clock)
 
     def run(self, stop: threading.Event) -> None:
+        checker = threading.Thread(target=self._check_ahead, args=(stop,), name="checker", daemon=True)
+        checker.start()
         next_config_check = 0.0
         while not stop.is_set():
             if self.link.connected.is_set() and time.monotonic() >= next_config_check:
@@ -92,10 +113,52 @@ class IngestWorker:
                 next_config_check = time.monotonic() + self.settings.config_poll_s
             if self._catch_up_due:
                 self.catch_up()
-            batch = self._take()
-            if batch:
+            batch = self._ready_batch()
+            if batch is not None:
                 self.handle(batch, stop)
+        checker.join()
         # Whatever is still queued was never acked: the broker keeps it for the next start.
+
+    def _check_ahead(self, stop: threading.Event) -> None:
+        keys = VerifyKeys()
+        while not stop.is_set():
+            messages = self._take()
+            if not messages:
+                continue
+            batch = check_batch(messages, self._registered_keys, keys)
+            while not stop.is_set():
+                try:
+                    self.checked.put(batch, timeout=EMPTY_QUEUE_WAIT_S)
+                    break
+                except queue.Full:
+                    continue
+
+    def _ready_batch(self) -> CheckedBatch | None:
+        """Every checked batch that is ready, as one, up to `batch_max` messages."""
+        batch, self._held = self._held, None
+        if batch is None:
+            try:
+                batch = self.checked.get(timeout=EMPTY_QUEUE_WAIT_S)
+            except queue.Empty:
+                return None
+        while True:
+            try:
+                later = self.checked.get_nowait()
+            except queue.Empty:
+                return batch
+            if len(batch.messages) + len(later.messages) > self.settings.batch_max:
+                self._held = later
+                return batch
+            batch.extend(later)
+
+    def _registered_keys(self, devices: set[str]) -> dict[str, str]:
+        try:
+            with self.sessions() as session:
+                return dict(session.execute(select(Device.id, Device.public_key).where(Device.id.in_(devices))).all())
+        except SQLAlchemyError:
+            # Not a failure of the batch: the writer verifies in its transaction whatever was not verified here.
+            log.warning("could not read device keys ahead of the writer", exc_info=True)
+            return {}
 
     def _take(self) -> list[ReceivedMessage]:
         try:
@@ -109,7 +172,7 @@ class IngestWorker:
                 break
         return batch
 
-    def handle(self, batch: list[ReceivedMessage], stop: threading.Event) -> None:
+    def handle(self, batch: CheckedBatch, stop: threading.Event) -> None:
         """Store a batch until the database takes it, then ack it and send receipts. Returns early only on stop."""
         delay = 0.5
         while True:
@@ -118,11 +181,11 @@ class IngestWorker:
                     outcome = self._commit(batch)
                 break
             except SQLAlchemyError:
-                log.exception("storing a batch of %d failed; not acked, retrying in %.1f s", len(batch), delay)
+                log.exception("storing a batch of %d failed; not acked, retrying in %.1f s", len(batch.messages), delay)
                 if stop.wait(delay):
                     return
                 delay = min(delay * 2, RETRY_MAX_S)
-        for message in batch:
+        for message in batch.messages:
             self.link.ack(message.mid, message.qos)
         for device, (site, acked_seq) in outcome.receipts.items():
             receipt = Receipt(acked_seq=acked_seq).model_dump_json().encode()
@@ -130,10 +193,10 @@ class IngestWorker:
         if self.export is not None and outcome.readings:
             # Only once committed; submit() queues and returns, whatever state InfluxDB is in.
             self.export.submit(outcome.readings)
-        log.debug("batch of %d: %s", len(batch), summary(outcome))
-        self.decide(batch, outcome)
+        log.debug("batch of %d: %s", len(batch.messages), summary(outcome))
+        self.decide(outcome)
 
-    def decide(self, batch: list[ReceivedMessage], outcome: BatchOutcome) -> None:
+    def decide(self, outcome: BatchOutcome) -> None:
         """Decide the entries and raise the alerts of a committed batch, commit, then publish them live."""
         if not outcome.stored and not outcome.rejected:
             return
@@ -174,20 +237,18 @@ class IngestWorker:
         except SQLAlchemyError:
             log.exception("catching up on undecided openings failed; trying again on the next pass")
 
-    def _commit(self, batch: list[ReceivedMessage]) -> BatchOutcome:
+    def _commit(self, batch: CheckedBatch) -> BatchOutcome:
         try:
             with self.sessions() as session:
-                outcome = store_batch(session, batch, self.keys)
+                outcome = store_checked(session, batch, self.keys)
                 session.commit()
                 return outcome
         except (DataError, IntegrityError):
             # Something in the batch the database refuses (or another hub process stored a pair first):
             # take the messages one by one so the rest are not held up behind it.
-            if len(batch) == 1:
-                return self._record_unstorable(batch[0])
             merged = BatchOutcome()
-            for message in batch:
-                single = self._commit([message])
+            for message in batch.messages:
+                single = self._record_unstorable(message)
                 merged.stored += single.stored
                 merged.duplicates += single.duplicates
                 merged.rejected.extend(single.rejected)
