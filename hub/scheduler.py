@@ -3,8 +3,9 @@
 Every few seconds an APScheduler 3 BackgroundScheduler, started only in the worker process, walks the rounds:
 escalate alerts nobody has acknowledged, and look for doors held open, devices gone quiet, rooms out of range for a
 sustained time, lone workers overdue, and runs of "not now" that call for a welfare check; then sign into the hub's
-chain what API processes left for it. Each round reads and writes in its own session, under the writer's lock, so
-the database has one writer at a time; the rules themselves are hub/rules/'s pure functions.
+chain what API processes left for it. Each round first reads what it finds without the writer's lock (the writer
+goes on storing and deciding meanwhile), then, only when an alert is to be raised or cleared, writes under the
+lock, so the database has one writer at a time; the rules themselves are hub/rules/'s pure functions.
 
 Escalation state lives in the alerts (`escalated`, `next_escalation_at`), so a worker that starts again carries on
 where the last one stopped; each alert climbs its home's own ladder (DEFAULT_LADDER for a home that has set none).
@@ -14,6 +15,7 @@ Time comes from `clock`, so tests drive the ladder without waiting for it.
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,11 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.chain import HubChain
 from hub.core.config import HubSettings
-from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent, Tenancy
+from hub.db.models import AlertRecord, Device, EntryRecord, PendingHubEvent, StoredEvent, Tenancy
 from hub.db.models import CheckIn as CheckInRow
 from hub.decisions.alerts import (
     AlertRaise,
-    active_alert,
     alert_ladder,
     clear_active,
     escalate_due,
@@ -35,7 +36,7 @@ from hub.decisions.alerts import (
 )
 from hub.decisions.entries import EntryContext, decision_of, entry_subject
 from hub.decisions.facts import door_fact, door_facts, ms_of, preferences_at, room_context, room_subject
-from hub.decisions.live import LiveBoard, room_message
+from hub.decisions.live import LiveBoard
 from hub.evidence.checkpoints import checkpoint_payload, make_checkpoint
 from hub.evidence.retention import RetentionSettings, purge
 from hub.live import AlertMessage
@@ -60,6 +61,15 @@ RETENTION_EVERY_S = 6 * 3600
 
 Changes = tuple[list[AlertMessage], set[tuple[str, str]]]
 """What a round changed: alert messages to publish, and (site, room) whose state may have changed."""
+
+
+@dataclass
+class Findings:
+    """What a round found, read without the writer's lock: alerts that should be active, and ones whose condition
+    has ended (type, subject, the note that says why)."""
+
+    raises: list[AlertRaise] = field(default_factory=list)
+    clears: list[tuple[AlertType, str, str]] = field(default_factory=list)
 
 
 def _rooms_of(messages: list[AlertMessage]) -> set[tuple[str, str]]:
@@ -98,8 +108,32 @@ class NightRounds:
             messages, rooms = work(session, at)
             session.commit()
             self.board.alerts(messages)
-            self.board.rooms([room_message(session, site, room, at) for site, room in sorted(rooms | _rooms_of(messages))])
+            self.board.rooms_changed(self.sessions, rooms | _rooms_of(messages), at)
             return messages
+
+    def _find_then_write(self, find: Callable[[Session, datetime], Findings], now: datetime | None
+                         ) -> list[AlertMessage]:
+        """Run `find` in a reading session, then raise what is not active yet and clear what is, under the lock;
+        a round that changes nothing never takes it. raise_once and clear_active look again under the lock, so an
+        alert changed meanwhile is neither raised twice nor cleared twice."""
+        at = now or self.clock()
+        with self.sessions() as session:
+            findings = find(session, at)
+            active = {(type, subject) for type, subject in session.execute(
+                select(AlertRecord.type, AlertRecord.subject).where(AlertRecord.cleared_at.is_(None)))}
+        raises = [wanted for wanted in findings.raises if (wanted.type.value, wanted.subject) not in active]
+        clears = [(type, subject, note) for type, subject, note in findings.clears if (type.value, subject) in active]
+        if not raises and not clears:
+            return []
+
+        def work(session: Session, at: datetime) -> Changes:
+            messages: list[AlertMessage] = []
+            for wanted in raises:
+                messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+            for type, subject, note in clears:
+                messages += clear_active(session, self.chain, type, subject, at, note, self.context.ladder)
+            return messages, set()
+        return self._write(work, at)
 
     # escalation ----------------------------------------------------------------------------------------------
 
@@ -112,16 +146,21 @@ class NightRounds:
         self._write(work, now)
 
     def escalations(self, now: datetime | None = None) -> list[AlertMessage]:
+        at = now or self.clock()
+        due = select(AlertRecord).where(
+            AlertRecord.cleared_at.is_(None), AlertRecord.acknowledged_by.is_(None),
+            AlertRecord.next_escalation_at <= at,
+        ).order_by(AlertRecord.next_escalation_at)
+        with self.sessions() as session:
+            if session.scalar(due.with_only_columns(AlertRecord.id).limit(1)) is None:
+                return []
+
         def work(session: Session, at: datetime) -> Changes:
-            due = session.scalars(select(AlertRecord).where(
-                AlertRecord.cleared_at.is_(None), AlertRecord.acknowledged_by.is_(None),
-                AlertRecord.next_escalation_at <= at,
-            ).order_by(AlertRecord.next_escalation_at))
             messages: list[AlertMessage] = []
-            for record in list(due):
+            for record in list(session.scalars(due)):
                 messages += escalate_due(session, self.chain, record, at, self.context.ladder)
             return messages, set()
-        return self._write(work, now)
+        return self._write(work, at)
 
     # presence ------------------------------------------------------------------------------------------------
 
@@ -130,7 +169,7 @@ class NightRounds:
 
     def devices(self, now: datetime | None = None) -> list[AlertMessage]:
         """Devices with no heartbeat received for `device_offline_s`, or whose will says offline."""
-        def work(session: Session, at: datetime) -> Changes:
+        def find(session: Session, at: datetime) -> Findings:
             limit = timedelta(seconds=self.settings.device_offline_s)
             devices = self._devices(session)
             heartbeats: list[DoorFact] = []
@@ -144,22 +183,21 @@ class NightRounds:
             watched = [d.id for d in devices if d.created_at + limit <= at]
             quiet = {offline.device for offline in devices_offline(watched, heartbeats, at, limit)}
             quiet |= {d.id for d in devices if d.status == "offline"}
-            messages: list[AlertMessage] = []
+            findings = Findings()
             for device in devices:
                 subject = f"device:{device.id}"
                 if device.id in quiet:
-                    wanted = AlertRaise(device.site, _single_room(device), AlertType.DEVICE_OFFLINE, subject)
-                    messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                    findings.raises.append(
+                        AlertRaise(device.site, _single_room(device), AlertType.DEVICE_OFFLINE, subject))
                 else:
-                    messages += clear_active(session, self.chain, AlertType.DEVICE_OFFLINE, subject, at,
-                                             "The device is heard from again.", self.context.ladder)
-            return messages, set()
-        return self._write(work, now)
+                    findings.clears.append((AlertType.DEVICE_OFFLINE, subject, "The device is heard from again."))
+            return findings
+        return self._find_then_write(find, now)
 
     def doors(self, now: datetime | None = None) -> list[AlertMessage]:
         """Doors open longer than `door_held_open_s`; the alert clears once the door has closed."""
-        def work(session: Session, at: datetime) -> Changes:
-            messages: list[AlertMessage] = []
+        def find(session: Session, at: datetime) -> Findings:
+            findings = Findings()
             for device in self._devices(session):
                 for door, room in sorted(device.doors.items()):
                     last = session.scalar(
@@ -172,18 +210,16 @@ class NightRounds:
                     held = doors_held_open(facts, at, self.settings.door_held_open_s)
                     subject = f"door:{device.id}:{door}"
                     if held:
-                        wanted = AlertRaise(device.site, room, AlertType.DOOR_HELD_OPEN, subject,
-                                            rests_on=(held[0].opened,))
-                        messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                        findings.raises.append(AlertRaise(device.site, room, AlertType.DOOR_HELD_OPEN, subject,
+                                                          rests_on=(held[0].opened,)))
                     else:
-                        messages += clear_active(session, self.chain, AlertType.DOOR_HELD_OPEN, subject, at,
-                                                 "The door is closed.", self.context.ladder)
-            return messages, set()
-        return self._write(work, now)
+                        findings.clears.append((AlertType.DOOR_HELD_OPEN, subject, "The door is closed."))
+            return findings
+        return self._find_then_write(find, now)
 
     def lone_workers(self, now: datetime | None = None) -> list[AlertMessage]:
         """Identified staff inside a room behind a closed door, unheard from for `lone_worker_check_in_s`."""
-        def work(session: Session, at: datetime) -> Changes:
+        def find(session: Session, at: datetime) -> Findings:
             since = at - PRESENCE_REACH
             records = session.scalars(select(EntryRecord).where(EntryRecord.opened_at >= since)
                                       .order_by(EntryRecord.revision))
@@ -199,29 +235,28 @@ class NightRounds:
                 select(CheckInRow).where(CheckInRow.at >= since))] if entries else []
             overdue = {o.entry: o for o in lone_workers_overdue(entries, openings, check_ins, at,
                                                                 self.settings.lone_worker_check_in_s)}
-            messages: list[AlertMessage] = []
+            findings = Findings()
             for entry in entries:
                 subject = entry_subject(entry.door_opened)
                 if entry.door_opened in overdue:
                     found = overdue[entry.door_opened]
-                    wanted = AlertRaise(
+                    findings.raises.append(AlertRaise(
                         sites[int(entry.door_opened)], entry.room, AlertType.LONE_WORKER_OVERDUE, subject,
                         rests_on=(entry.door_opened,),
                         sentence=f"{found.staff} has been in {found.room} past the limit without checking in.",
-                    )
-                    messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
+                    ))
                 else:
-                    messages += clear_active(session, self.chain, AlertType.LONE_WORKER_OVERDUE, subject, at,
-                                             "Checked in, or the door opened again.", self.context.ladder)
-            return messages, set()
-        return self._write(work, now)
+                    findings.clears.append((AlertType.LONE_WORKER_OVERDUE, subject,
+                                            "Checked in, or the door opened again."))
+            return findings
+        return self._find_then_write(find, now)
 
     # rooms ---------------------------------------------------------------------------------------------------
 
     def environment(self, now: datetime | None = None) -> list[AlertMessage]:
         """Rooms out of range for a sustained time, by the room's own limits or the defaults; cleared when back."""
-        def work(session: Session, at: datetime) -> Changes:
-            messages: list[AlertMessage] = []
+        def find(session: Session, at: datetime) -> Findings:
+            findings = Findings()
             for device in self._devices(session):
                 room = _single_room(device)
                 if room is None:
@@ -242,25 +277,23 @@ class NightRounds:
                     subject = f"{room_subject(device.site, room)}:{kind}"
                     if kind in still_out:
                         excursion = still_out[kind]
-                        wanted = AlertRaise(
+                        findings.raises.append(AlertRaise(
                             device.site, room, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject,
                             rests_on=excursion.readings[-20:],
                             sentence=f"The room has been {kind.replace('_', ' ')} since "
                             f"{excursion.start.isoformat(timespec='minutes')} (worst {excursion.worst_x100 / 100:g}).",
-                        )
-                        messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
-                    elif active_alert(session, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject) is not None:
-                        messages += clear_active(session, self.chain, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject,
-                                                 at, "Back in range.", self.context.ladder)
-            return messages, set()
-        return self._write(work, now)
+                        ))
+                    else:
+                        findings.clears.append((AlertType.ENVIRONMENT_OUT_OF_RANGE, subject, "Back in range."))
+            return findings
+        return self._find_then_write(find, now)
 
     def welfare(self, now: datetime | None = None) -> list[AlertMessage]:
         """A long run of "not now" raises a `welfare_check` alert for the room, to the night lead first: one active
         per room, and once per run (keyed by its first "not now"), so resolving it does not bring it back for the
         same run. It clears when the run ends: the resident said "come in" or the door opened."""
-        def work(session: Session, at: datetime) -> Changes:
-            messages: list[AlertMessage] = []
+        def find(session: Session, at: datetime) -> Findings:
+            findings = Findings()
             tenancies = session.scalars(select(Tenancy).where(Tenancy.ended_at.is_(None)))
             for tenancy in list(tenancies):
                 site, room_id = tenancy.home_id, tenancy.room_id
@@ -276,14 +309,13 @@ class NightRounds:
                     room = room_context(session, site, room_id, tenancy.resident_id, self.context.default_zone)
                     prompt = welfare_prompt(door_facts(session, rows), preferences, room, at)
                 if prompt is None:
-                    messages += clear_active(session, self.chain, AlertType.WELFARE_CHECK, subject, at,
-                                             "The run of “not now” ended.", self.context.ladder)
+                    findings.clears.append((AlertType.WELFARE_CHECK, subject, "The run of “not now” ended."))
                 elif not self._prompted(session, subject, prompt.key, prompt.since):
-                    wanted = AlertRaise(site, room_id, AlertType.WELFARE_CHECK, subject, rests_on=prompt.declines)
-                    messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
-            return messages, set()
+                    findings.raises.append(
+                        AlertRaise(site, room_id, AlertType.WELFARE_CHECK, subject, rests_on=prompt.declines))
+            return findings
 
-        return self._write(work, now)
+        return self._find_then_write(find, now)
 
     @staticmethod
     def _prompted(session: Session, subject: str, key: str, since: datetime) -> bool:
@@ -296,6 +328,9 @@ class NightRounds:
     # the hub's chain -----------------------------------------------------------------------------------------
 
     def sign_pending(self) -> int:
+        with self.sessions() as session:
+            if session.scalar(select(PendingHubEvent.id).limit(1)) is None:
+                return 0
         with self.lock, self.sessions() as session:
             signed = self.chain.sign_pending(session)
             session.commit()

@@ -41,6 +41,10 @@ class BatchDecisions:
     decided: int = 0
     redecided: int = 0
 
+    def joined(self, later: "BatchDecisions") -> "BatchDecisions":
+        return BatchDecisions(self.alerts + later.alerts, self.rooms | later.rooms, self.decided + later.decided,
+                              self.redecided + later.redecided)
+
 
 def device_of(topic: str) -> tuple[str, str] | None:
     try:
@@ -172,25 +176,49 @@ def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
     return causes
 
 
-def decide_batch(session: Session, chain: HubChain, stored: list[StoredEvent], rejected: list[Rejection],
-                 now: datetime, context: EntryContext) -> BatchDecisions:
-    """Everything the rules make of one committed batch, written into `session` (the caller commits)."""
+@dataclass
+class BatchPlan:
+    """What a committed batch asks of the rules, read before any of it is decided: its rows the rules act on, and
+    the openings decided before that it may change (with the cause)."""
+
+    stored: list[StoredEvent]
+    redecide: dict[int, str]
+    rejected: list[Rejection]
+
+
+def plan_batch(session: Session, new_events: list[NewEvent], rejected: list[Rejection]) -> BatchPlan:
+    stored = stored_in_batch(session, new_events)
+    # Read before the batch's own openings are decided: those are not late events for themselves.
+    return BatchPlan(stored, _to_redecide(session, stored) if stored else {}, rejected)
+
+
+def decide_batch(session: Session, chain: HubChain, plan: BatchPlan, now: datetime,
+                 context: EntryContext) -> BatchDecisions:
+    """What is urgent in a committed batch, written into `session` (the caller commits and publishes at once):
+    the alerts devices raise, and the batch's new openings decided."""
     outcome = BatchDecisions()
-    outcome.alerts += _security_alerts(session, chain, rejected, now, context)
-    for row in stored:
+    outcome.alerts += _security_alerts(session, chain, plan.rejected, now, context)
+    for row in plan.stored:
         outcome.alerts += _device_alerts(session, chain, row, now, context)
-    # Re-decide before deciding the batch's own openings: those are not late events for themselves.
-    causes = _to_redecide(session, stored)
-    openings = events_by_id(session, causes)
-    for opening_id, cause in sorted(causes.items()):
-        decision, alerts = redecide_opening(session, chain, openings[opening_id], cause, now, context)
-        outcome.redecided += decision is not None
-        outcome.alerts += alerts
-    for row in stored:
+    for row in plan.stored:
         if row.type == EventType.DOOR_OPENED:
             decision, alerts = decide_opening(session, chain, row, now, context)
             outcome.decided += decision is not None
             outcome.alerts += alerts
-    outcome.rooms |= {(row.site, row.room) for row in stored if row.room and row.type in STATE_TYPES}
+    outcome.rooms |= {(row.site, row.room) for row in plan.stored if row.room and row.type in STATE_TYPES}
+    outcome.rooms |= {(message.site, message.room) for message in outcome.alerts if message.room}
+    return outcome
+
+
+def redecide_batch(session: Session, chain: HubChain, plan: BatchPlan, now: datetime,
+                   context: EntryContext) -> BatchDecisions:
+    """The openings decided before that the batch changes, decided again (the caller commits): after the urgent
+    part, so a door closing behind one entry never holds up the alert of the next."""
+    outcome = BatchDecisions()
+    openings = events_by_id(session, plan.redecide)
+    for opening_id, cause in sorted(plan.redecide.items()):
+        decision, alerts = redecide_opening(session, chain, openings[opening_id], cause, now, context)
+        outcome.redecided += decision is not None
+        outcome.alerts += alerts
     outcome.rooms |= {(message.site, message.room) for message in outcome.alerts if message.room}
     return outcome

@@ -1,16 +1,21 @@
 """Live on the hub's own topics (hub/live.py): every alert change, and each room's state when it changes.
 
-`room_state` is a pure reading of a room's latest facts; `LiveBoard` publishes from the thread that committed (the
-writer, or a scheduler round holding the writer's lock), never from a paho callback. paho's publish only queues the
-packet for its network thread, so nothing here waits on the broker.
+`room_state` is a pure reading of a room's latest facts. `LiveBoard` publishes alerts from the thread that
+committed them (the writer, or a scheduler round holding the writer's lock), never from a paho callback; rooms'
+states it reads and publishes on a thread of its own, so the writer goes on to the next batch (and its alerts)
+at once. paho's publish only queues the packet for its network thread, so nothing here waits on the broker.
 """
 
+import logging
+import queue
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent
 from hub.decisions.facts import door_facts
@@ -19,6 +24,8 @@ from hub.rules.alerts import AlertType
 from hub.rules.entries import EntryKind
 from hub.rules.facts import DoorFact, in_order
 from protocol.events import EventType
+
+log = logging.getLogger(__name__)
 
 RECENT_FACTS = 50
 """How many of a room's latest state facts are read to know where it stands."""
@@ -64,22 +71,22 @@ def room_state(facts: Sequence[DoorFact], entries: set[str], offline_since: date
     return RoomState.IDLE, latest
 
 
-def _serving(session: Session, site: str, room: str) -> list[Device]:
-    return [device for device in session.scalars(select(Device).where(Device.site == site,
-                                                                       Device.retired_at.is_(None)))
-            if room in device.doors.values()]
+def _serving(session: Session, site: str, room: str) -> list[tuple[str, str, datetime | None]]:
+    """(id, status, status since) of the active devices on a room's doors."""
+    rows = session.execute(select(Device.id, Device.doors, Device.status, Device.status_at)
+                           .where(Device.site == site, Device.retired_at.is_(None)))
+    return [(device, status, status_at) for device, doors, status, status_at in rows if room in doors.values()]
 
 
-def _offline_since(session: Session, site: str, room: str) -> datetime | None:
-    serving = _serving(session, site, room)
+def _offline_since(session: Session, serving: list[tuple[str, str, datetime | None]]) -> datetime | None:
     if not serving:
         return None
-    for device in serving:
-        if device.status == "offline":
-            return device.status_at
+    for _, status, status_at in serving:
+        if status == "offline":
+            return status_at
     raised = session.scalar(select(func.min(AlertRecord.raised_at)).where(
         AlertRecord.type == AlertType.DEVICE_OFFLINE,
-        AlertRecord.subject.in_([f"device:{device.id}" for device in serving]),
+        AlertRecord.subject.in_([f"device:{device}" for device, _, _ in serving]),
         AlertRecord.cleared_at.is_(None),
     ))
     return raised
@@ -88,9 +95,9 @@ def _offline_since(session: Session, site: str, room: str) -> datetime | None:
 def room_message(session: Session, site: str, room: str, now: datetime) -> RoomStateMessage:
     # By the room's own doors rather than by site: the (room, ts_ms) index then answers it from the newest end,
     # however long the home's history (a site filter let SQLite walk the whole site's events instead).
-    serving = [device.id for device in _serving(session, site, room)]
+    serving = _serving(session, site, room)
     rows = sorted(session.scalars(
-        select(StoredEvent).where(StoredEvent.room == room, StoredEvent.device.in_(serving),
+        select(StoredEvent).where(StoredEvent.room == room, StoredEvent.device.in_([device for device, _, _ in serving]),
                                   StoredEvent.type.in_([str(t) for t in STATE_TYPES]))
         .order_by(StoredEvent.ts_ms.desc()).limit(RECENT_FACTS)
     ), key=lambda row: (row.ts_ms, row.id), reverse=True)
@@ -105,7 +112,7 @@ def room_message(session: Session, site: str, room: str, now: datetime) -> RoomS
             if opening not in latest or revision > latest[opening][0]:
                 latest[opening] = (revision, kind)
         entries = {str(opening) for opening, (_, kind) in latest.items() if kind == EntryKind.ENTRY}
-    state, since = room_state(facts, entries, _offline_since(session, site, room))
+    state, since = room_state(facts, entries, _offline_since(session, serving))
     active = session.scalar(select(func.count()).select_from(AlertRecord).where(
         AlertRecord.site == site, AlertRecord.room == room, AlertRecord.cleared_at.is_(None)
     )) or 0
@@ -118,17 +125,57 @@ class LiveBoard:
     def __init__(self, client: mqtt.Client) -> None:
         self.client = client
         self._rooms: dict[tuple[str, str], tuple[RoomState, int]] = {}
+        self._due: queue.Queue[tuple[sessionmaker[Session], set[tuple[str, str]], datetime] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._publish_rooms, name="live-board", daemon=True)
+
+    def start(self) -> "LiveBoard":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Publish the room states still due, then stop."""
+        self._due.put(None)
+        self._thread.join()
 
     def alerts(self, messages: Iterable[AlertMessage]) -> None:
         for message in messages:
             self.client.publish(alerts_topic(message.site), message.model_dump_json().encode(), qos=1)
 
-    def rooms(self, messages: Iterable[RoomStateMessage]) -> None:
-        for message in messages:
-            key = (message.site, message.room)
-            shown = (message.state, message.active_alerts)
-            if self._rooms.get(key) == shown:
+    def rooms_changed(self, sessions: sessionmaker[Session], rooms: Iterable[tuple[str, str]], at: datetime) -> None:
+        """Read these (site, room) states once committed data allows, and publish the ones that changed."""
+        due = set(rooms)
+        if due:
+            self._due.put((sessions, due, at))
+
+    def _publish_rooms(self) -> None:
+        while (item := self._due.get()) is not None:
+            sessions, due, at = item
+            # Whatever else is due by now is read in the same pass: a room's latest state is all that matters.
+            while True:
+                try:
+                    more = self._due.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._due.put(None)
+                    break
+                due |= more[1]
+                at = max(at, more[2])
+            try:
+                with sessions() as session:
+                    messages = [room_message(session, site, room, at) for site, room in sorted(due)]
+            except SQLAlchemyError:
+                log.exception("could not read the state of %d rooms; they are published with their next change",
+                              len(due))
                 continue
-            self.client.publish(room_topic(message.site, message.room), message.model_dump_json().encode(),
-                                qos=1, retain=True)
-            self._rooms[key] = shown
+            for message in messages:
+                self._publish_room(message)
+
+    def _publish_room(self, message: RoomStateMessage) -> None:
+        key = (message.site, message.room)
+        shown = (message.state, message.active_alerts)
+        if self._rooms.get(key) == shown:
+            return
+        self.client.publish(room_topic(message.site, message.room), message.model_dump_json().encode(),
+                            qos=1, retain=True)
+        self._rooms[key] = shown

@@ -304,7 +304,13 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
         else:
             verified.append((checked, devices[checked.topic.device], result))
 
-    pairs = {(checked.event.device, checked.event.seq) for checked, _, _ in verified}
+    heads = {head.device: head for head in session.scalars(
+        select(DeviceHead).where(DeviceHead.device.in_({device.id for _, device, _ in verified}))
+    )} if verified else {}
+    # Only a seq at or below its device's highest stored one can be taken: in the usual run of new events,
+    # none is, and the lookup is skipped.
+    pairs = {(checked.event.device, checked.event.seq) for checked, _, _ in verified
+             if checked.event.device not in heads or checked.event.seq <= heads[checked.event.device].max_seq}
     known: dict[tuple[str, int], str] = {}
     if pairs:
         stored = session.execute(
@@ -368,9 +374,6 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
         )
 
     if touched:
-        heads = {head.device: head for head in session.scalars(
-            select(DeviceHead).where(DeviceHead.device.in_(touched))
-        )}
         for device_id, device in touched.items():
             head = heads.get(device_id)
             if head is None:

@@ -31,9 +31,9 @@ from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import Device, RejectedMessage
 from hub.environment_export import EnvironmentExport
-from hub.decisions.batch import decide_batch, stored_in_batch
+from hub.decisions.batch import decide_batch, plan_batch, redecide_batch
 from hub.decisions.entries import EntryContext, decide_opening, undecided_openings
-from hub.decisions.live import LiveBoard, room_message
+from hub.decisions.live import LiveBoard
 from hub.device_config import sealed_config
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.mqtt import BrokerLink
@@ -197,19 +197,21 @@ class IngestWorker:
         self.decide(outcome)
 
     def decide(self, outcome: BatchOutcome) -> None:
-        """Decide the entries and raise the alerts of a committed batch, commit, then publish them live."""
+        """Decide the entries and raise the alerts of a committed batch, commit, then publish them live: first what is
+        urgent (new openings, devices' alerts), then openings decided before that the batch changes."""
         if not outcome.stored and not outcome.rejected:
             return
         try:
             with self.write_lock, self.sessions() as session:
                 now = self.clock()
-                stored = stored_in_batch(session, outcome.new_events)
-                if not stored and not outcome.rejected:
+                plan = plan_batch(session, outcome.new_events, outcome.rejected)
+                if not plan.stored and not plan.rejected:
                     return
-                decided = decide_batch(session, self.chain, stored, outcome.rejected, now, self.context)
-                session.commit()
-                self.board.alerts(decided.alerts)
-                self.board.rooms([room_message(session, site, room, now) for site, room in sorted(decided.rooms)])
+                for step in (decide_batch, redecide_batch):
+                    decided = step(session, self.chain, plan, now, self.context)
+                    session.commit()
+                    self.board.alerts(decided.alerts)
+                    self.board.rooms_changed(self.sessions, decided.rooms, now)
         except SQLAlchemyError:
             # The events are stored and receipted; their openings are decided by the catch-up that follows.
             log.exception("deciding a batch failed; catching up on undecided openings next")
@@ -232,7 +234,7 @@ class IngestWorker:
                         rooms.add((opened.site, decision.room))
                 session.commit()
                 self.board.alerts(messages)
-                self.board.rooms([room_message(session, site, room, now) for site, room in sorted(rooms)])
+                self.board.rooms_changed(self.sessions, rooms, now)
             self._catch_up_due = False
         except SQLAlchemyError:
             log.exception("catching up on undecided openings failed; trying again on the next pass")
@@ -315,11 +317,13 @@ def run_worker(settings: HubSettings, stop: threading.Event | None = None) -> No
     export = EnvironmentExport.from_settings()
     link.start()
     worker = IngestWorker(settings, make_session_factory(engine), link, hub_key, export=export)
+    worker.board.start()
     scheduler = start_rounds(worker.rounds(), settings.rounds_s, settings.checkpoint_s)
     try:
         worker.run(stop)
     finally:
         scheduler.shutdown(wait=True)
+        worker.board.stop()
         if export is not None:
             export.close()
         link.stop()

@@ -71,7 +71,9 @@ def listener(broker: LocalBroker) -> Iterator[DeviceSide]:
 @pytest.fixture
 def board(broker: LocalBroker) -> Iterator[LiveBoard]:
     publisher = DeviceSide(broker.port)
-    yield LiveBoard(publisher.client)
+    board = LiveBoard(publisher.client).start()
+    yield board
+    board.stop()
     publisher.close()
 
 
