@@ -2,6 +2,7 @@
 types whose fields a timeline shows (BASELINES.md: decoding what the page does not show is most of the cost)."""
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -116,51 +117,59 @@ def staff_of(fact_type: str, data: dict[str, Any]) -> str | None:
     return None
 
 
-def describe(fact_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+Description = tuple[str, dict[str, Any]]
+
+
+def _knock(data: dict[str, Any]) -> Description:
+    who = data.get("staff")
+    return (f"knock ({data.get('source', '?')})" + (f" by {who}" if who else ""),
+            {"request": data.get("request"), "source": data.get("source"), "staff": who})
+
+
+def _reading(data: dict[str, Any]) -> Description:
+    temp, rh, co2 = data.get("temp_c_x100"), data.get("rh_x100"), data.get("co2_ppm")
+    text = f"{temp / 100:.1f} °C, {rh / 100:.0f} % RH" if isinstance(temp, int) and isinstance(rh, int) \
+        else "env reading"
+    return text + (f", CO2 {co2} ppm" if co2 is not None else ""), {"temp_c_x100": temp, "rh_x100": rh, "co2_ppm": co2}
+
+
+def _heartbeat(data: dict[str, Any]) -> Description:
+    synced = data.get("clock_synced")
+    return f"heartbeat, clock {'synced' if synced else 'unsynced'}", {
+        "clock_synced": synced, "clock_offset_ms": data.get("clock_offset_ms"), "outbox": data.get("outbox")}
+
+
+DESCRIBED: dict[str, Callable[[dict[str, Any]], Description]] = {
+    EventType.KNOCK_REQUESTED: _knock,
+    EventType.CONSENT_GRANTED: lambda data: ('resident answered "come in"', {"request": data.get("request")}),
+    EventType.CONSENT_DECLINED: lambda data: ('resident answered "not now"', {"request": data.get("request")}),
+    EventType.KNOCK_EXPIRED: lambda data: (f"wait ran out after {int(data.get('waited_ms') or 0) // 1000} s", {
+        "request": data.get("request"), "waited_ms": data.get("waited_ms")}),
+    EventType.INDICATOR_CHANGED: lambda data: (f"indicator: {str(data.get('state', '?')).replace('_', ' ')}",
+                                               {"state": data.get("state")}),
+    EventType.ENV_READING: _reading,
+    EventType.DEVICE_HEARTBEAT: _heartbeat,
+    EventType.OVERRIDE_EMERGENCY: lambda data: (f"emergency entry control by {data.get('staff') or 'unidentified'}", {
+        "staff": data.get("staff"), "reason": data.get("reason")}),
+    EventType.BADGE_PRESENTED: lambda data: ("badge presented", {"badge": data.get("badge")}),
+    EventType.DEVICE_TAMPER: lambda data: (f"tamper: {data.get('what')}", {"what": data.get("what")}),
+    HubEventType.KNOCK_SENT: lambda data: (f"remote knock by {data.get('staff')}", {
+        "staff": data.get("staff"), "command": data.get("command"), "on_shift": data.get("on_shift")}),
+    HubEventType.CHECK_IN: lambda data: (f"check-in by {data.get('staff')}", {"staff": data.get("staff")}),
+    HubEventType.ALERT_CHANGED: lambda data: (f"alert {data.get('type')} {data.get('action')} by {data.get('by')}", {
+        "alert": data.get("alert"), "type": data.get("type"), "action": data.get("action"), "by": data.get("by"),
+        "note": data.get("note")}),
+    HubEventType.ENTRY_DECIDED: lambda data: (f"entry decided: {data.get('sentence')}", {
+        "door_opened": data.get("door_opened"), "revision": data.get("revision"), "who": data.get("who")}),
+    HubEventType.TIMELINE_READ: lambda data: (f"{data.get('what')} read by {data.get('by')}", {
+        "by": data.get("by"), "what": data.get("what")}),
+    HubEventType.PREFERENCES_VERSIONED: lambda data: ("entry preferences: new version", {
+        "version": data.get("version"), "resident": data.get("resident")}),
+}
+"""A short neutral label and the fields a reader needs, by type; any other type is shown by its name."""
+
+
+def describe(fact_type: str, data: dict[str, Any]) -> Description:
     """A short neutral label and the fields a reader needs, for one event."""
-    label = fact_type.replace(".", " ")
-    if fact_type == EventType.KNOCK_REQUESTED:
-        who = data.get("staff")
-        return (f"knock ({data.get('source', '?')})" + (f" by {who}" if who else ""),
-                {"request": data.get("request"), "source": data.get("source"), "staff": who})
-    if fact_type in (EventType.CONSENT_GRANTED, EventType.CONSENT_DECLINED):
-        answer = "come in" if fact_type == EventType.CONSENT_GRANTED else "not now"
-        return f"resident answered \"{answer}\"", {"request": data.get("request")}
-    if fact_type == EventType.KNOCK_EXPIRED:
-        return f"wait ran out after {int(data.get('waited_ms') or 0) // 1000} s", {
-            "request": data.get("request"), "waited_ms": data.get("waited_ms")}
-    if fact_type == EventType.INDICATOR_CHANGED:
-        return f"indicator: {str(data.get('state', '?')).replace('_', ' ')}", {"state": data.get("state")}
-    if fact_type == EventType.ENV_READING:
-        temp, rh, co2 = data.get("temp_c_x100"), data.get("rh_x100"), data.get("co2_ppm")
-        text = f"{temp / 100:.1f} °C, {rh / 100:.0f} % RH" if isinstance(temp, int) and isinstance(rh, int) else label
-        return text + (f", CO2 {co2} ppm" if co2 is not None else ""), {
-            "temp_c_x100": temp, "rh_x100": rh, "co2_ppm": co2}
-    if fact_type == EventType.DEVICE_HEARTBEAT:
-        synced = data.get("clock_synced")
-        return f"heartbeat, clock {'synced' if synced else 'unsynced'}", {
-            "clock_synced": synced, "clock_offset_ms": data.get("clock_offset_ms"), "outbox": data.get("outbox")}
-    if fact_type == EventType.OVERRIDE_EMERGENCY:
-        return f"emergency entry control by {data.get('staff') or 'unidentified'}", {
-            "staff": data.get("staff"), "reason": data.get("reason")}
-    if fact_type == EventType.BADGE_PRESENTED:
-        return "badge presented", {"badge": data.get("badge")}
-    if fact_type == EventType.DEVICE_TAMPER:
-        return f"tamper: {data.get('what')}", {"what": data.get("what")}
-    if fact_type == HubEventType.KNOCK_SENT:
-        return f"remote knock by {data.get('staff')}", {
-            "staff": data.get("staff"), "command": data.get("command"), "on_shift": data.get("on_shift")}
-    if fact_type == HubEventType.CHECK_IN:
-        return f"check-in by {data.get('staff')}", {"staff": data.get("staff")}
-    if fact_type == HubEventType.ALERT_CHANGED:
-        return f"alert {data.get('type')} {data.get('action')} by {data.get('by')}", {
-            "alert": data.get("alert"), "type": data.get("type"), "action": data.get("action"),
-            "by": data.get("by"), "note": data.get("note")}
-    if fact_type == HubEventType.ENTRY_DECIDED:
-        return f"entry decided: {data.get('sentence')}", {
-            "door_opened": data.get("door_opened"), "revision": data.get("revision"), "who": data.get("who")}
-    if fact_type == HubEventType.TIMELINE_READ:
-        return f"{data.get('what')} read by {data.get('by')}", {"by": data.get("by"), "what": data.get("what")}
-    if fact_type == HubEventType.PREFERENCES_VERSIONED:
-        return "entry preferences: new version", {"version": data.get("version"), "resident": data.get("resident")}
-    return label, {}
+    described = DESCRIBED.get(fact_type)
+    return described(data) if described is not None else (fact_type.replace(".", " "), {})
