@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from hub.db.models import AlertRecord, Home, PreferenceVersion, StoredEvent, Tenancy
+from hub.db.models import AlertRecord, Device, Home, PreferenceVersion, StoredEvent, Tenancy
 from hub.db.models import Shift as ShiftRow
 from hub.db.models import Staff as StaffRow
 from hub.people.preferences import DEFAULT_PREFERENCES, EntryPreferences, preferences_of
@@ -74,8 +74,22 @@ def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, in
     per device and boot among `rows`, on the (device, seq) index."""
     offsets: dict[int, int] = {}
     by_clock = sorted((row for row in rows if row.device != HUB_SOURCE), key=lambda row: (row.device, row.boot, row.seq))
+    if not by_clock:
+        return offsets
+    latest_beats = dict(session.execute(select(Device.id, Device.last_heartbeat)
+                                        .where(Device.id.in_({row.device for row in by_clock}))).all())
     for (device, boot), group in groupby(by_clock, key=lambda row: (row.device, row.boot)):
         events = list(group)
+        # The device's latest heartbeat, kept on its registry row, answers without a query when it is the one in
+        # force: same boot, at or before these events. A device never heard from has no offset to apply.
+        latest = latest_beats.get(device)
+        if latest is None:
+            offsets.update((event.id, 0) for event in events)
+            continue
+        if latest.get("boot") == boot and latest.get("seq", 0) <= events[0].seq:
+            offset = int((latest.get("data") or {}).get("clock_offset_ms") or 0)
+            offsets.update((event.id, offset) for event in events)
+            continue
         heartbeat = (StoredEvent.device == device, StoredEvent.boot == boot,
                      StoredEvent.type == EventType.DEVICE_HEARTBEAT)
         # Bounded, so the look-up walks at most HEARTBEAT_REACH entries of the (device, seq) index even for a
@@ -118,15 +132,27 @@ def facts_around(session: Session, opened: StoredEvent, look_back: timedelta = L
     )
     since_ms = opened.ts_ms - 2 * int(look_back.total_seconds() * 1000)
     rows = list(session.scalars(select(StoredEvent).where(where, StoredEvent.ts_ms >= since_ms)))
-    last_dnd = session.scalar(
-        select(StoredEvent)
-        .where(where, StoredEvent.ts_ms < since_ms, StoredEvent.type.in_([EventType.DND_ON, EventType.DND_OFF]))
-        .order_by(StoredEvent.ts_ms.desc(), StoredEvent.seq.desc())
-        .limit(1)
-    )
+    last_dnd = _last_dnd_before(session, opened, where, since_ms)
     if last_dnd is not None:
         rows.append(last_dnd)
     return door_facts(session, rows)
+
+
+def _last_dnd_before(session: Session, opened: StoredEvent, where: ColumnElement[bool],
+                     since_ms: int) -> StoredEvent | None:
+    """The last "do not disturb" change before `since_ms`, however long ago: looked for device by device, newest
+    first on the (device, type, seq) index, so a year of a room's history is never walked to find it."""
+    devices = {opened.device} | {
+        device for device, doors in session.execute(select(Device.id, Device.doors).where(Device.site == opened.site))
+        if opened.room in (doors or {}).values()
+    }
+    found = [row for device in sorted(devices) if (row := session.scalar(
+        select(StoredEvent)
+        .where(StoredEvent.device == device, StoredEvent.type.in_([EventType.DND_ON, EventType.DND_OFF]),
+               StoredEvent.ts_ms < since_ms, where)
+        .order_by(StoredEvent.seq.desc()).limit(1)
+    )) is not None]
+    return max(found, key=lambda row: (row.ts_ms, row.seq), default=None)
 
 
 def occupant_at(session: Session, home_id: str, room_id: str, at: datetime) -> str | None:

@@ -10,6 +10,7 @@ handful of queries, whatever its size: the devices, the `(device, seq)` pairs al
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -31,6 +32,9 @@ from protocol.signing import b64decode_exact, chain_hash, signed_bytes
 from protocol.topics import DeviceChannel, DeviceTopic, parse_device_topic
 
 DETAIL_LIMIT = 500
+LAST_SEEN_EVERY = timedelta(seconds=1)
+"""A device's last-seen time is written at most this often: a busy door would otherwise update its registry row in
+every batch, for a time nobody reads closer than that."""
 
 
 class VerifyKeys:
@@ -336,7 +340,9 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
             ))
             continue
         touched[device.id] = device
-        device.last_seen_at = checked.message.received_at
+        seen = checked.message.received_at
+        if device.last_seen_at is None or seen - device.last_seen_at >= LAST_SEEN_EVERY:
+            device.last_seen_at = seen
         if taken is not None:
             outcome.duplicates += 1
             continue
@@ -357,7 +363,7 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
     for device_id, event in heartbeats.items():
         device = touched[device_id]
         if device.last_heartbeat is None or event.seq > device.last_heartbeat.get("seq", 0):
-            device.last_heartbeat = {"seq": event.seq, "ts_ms": event.ts_ms, "data": event.data}
+            device.last_heartbeat = {"seq": event.seq, "ts_ms": event.ts_ms, "boot": event.boot, "data": event.data}
 
     for message, topic in statuses:
         rejection = _apply_status(message, topic, devices.get(topic.device))

@@ -156,3 +156,13 @@ def test_a_worker_starting_again_decides_openings_stored_but_never_decided(
     (entry,) = revisions(door.sessions)
     assert (entry.revision, entry.reason) == (1, "did_not_wait")
     assert [a.type for a in alerts(door.sessions)] == ["unpermitted_entry"]
+
+
+def test_do_not_disturb_set_hours_before_still_holds_and_a_later_off_ends_it(door: Door) -> None:
+    # Far outside the look-back of the opening, with a run of motion in between: found however long ago it was set.
+    door.play(door.event("dnd.on", -4 * 3600), *(door.event("motion.detected", -3 * 3600 + n) for n in range(20)))
+    door.play(door.knock(0), door.event("door.opened", 3))
+    assert [entry.reason for entry in revisions(door.sessions)] == ["do_not_disturb"]
+    door.play(door.event("dnd.off", 600), door.knock(5000), door.answer(5002, granted=True),
+              door.event("door.opened", 5003))
+    assert [entry.reason for entry in revisions(door.sessions)] == ["do_not_disturb", "consent"]
