@@ -18,8 +18,16 @@ How it fits together
   layout with the security headers (CSP 'self' only, no-store); `redirect_with_flash(path, message)` answers a
   form with 303 and a one-time message; `NAV_LINKS` is the navigation (a link shows to its roles); the Jinja filter
   `local_time(zone)` shows a stored UTC time on the home's clock (`zone` is in every page's context).
-- `routes/`: sign_in.py (/sign-in, /sign-out, /account/totp), landing.py (/, /board, /me, /manage, /admin),
-  record.py (/my-record, /data-use), tablets.py (/rooms/{room}/tablet: pairing a resident's tablet).
+- `routes/`: sign_in.py (/sign-in, /sign-out, /account/totp), landing.py (/), board.py
+  (/board/…: the night board and its forms; static/board.js keeps it live), record.py (/my-record, with the
+  form explaining an entry; /data-use), tablets.py (/rooms/{room}/tablet: pairing a resident's tablet), resident.py
+  (/me and /residents/{id}/preferences: the resident's own page, easy read), admin.py (/admin: homes, their
+  rooms, residents and moves, staff, accounts), roster.py, devices.py and thresholds.py (/admin/homes/{home}/…:
+  the admin's for any home, a manager's for their own, as the API allows), manage.py (/manage: entries to
+  review with their explanations, the night summary, best-interests reviews), timelines.py (/timelines: the
+  explorer; its picture drawn by ../timeline_picture.py) and cases.py (/cases: open, list, export).
+- `forms.py`: a refused form shown again with each message beside its field (`checked` with the API's model,
+  `as_form_errors` around the API's service function, `Refused`); templates/_fields.html has the matching macros.
 - The rules live in the hub, used by these pages and by the API alike: hub/people/web_sessions.py (sessions,
   timeouts, CSRF), sign_in_limits.py (rate limits), second_factor.py (TOTP), tablets.py (paired tablets),
   accounts.py (`credentials_match`, `disable_account`).

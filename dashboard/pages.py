@@ -15,11 +15,27 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dashboard.routes import landing, record, sign_in, tablets
+from dashboard.routes import (
+    admin,
+    board,
+    cases,
+    devices,
+    landing,
+    manage,
+    record,
+    resident,
+    roster,
+    sign_in,
+    tablets,
+    thresholds,
+    timelines,
+)
 from dashboard.templating import HERE, render
 from dashboard.viewer import SignInNeeded, find_viewer, see_other
 
-PAGE_ROUTERS = (sign_in.router, landing.router, record.router, tablets.router)
+PAGE_ROUTERS = (sign_in.router, landing.router, record.router, tablets.router, board.router, resident.router,
+                manage.router, timelines.router, cases.router, admin.router, roster.router, devices.router,
+                thresholds.router)
 """Every router of pages, in the order they are matched. A new page module adds its router here."""
 
 NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")

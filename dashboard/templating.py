@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from dashboard.viewer import EVERYONE, Viewer, see_other
-from hub.api.deps import CARERS
+from hub.api.deps import CARERS, LEADS
 from hub.db.models import AccountRole
 
 HERE = Path(__file__).resolve().parent
@@ -43,18 +43,24 @@ class NavLink:
 NAV_LINKS: list[NavLink] = [
     NavLink("/me", "My page", frozenset({AccountRole.RESIDENT})),
     NavLink("/board", "Night board", CARERS),
-    NavLink("/manage", "Manage", frozenset({AccountRole.MANAGER})),
+    NavLink("/manage", "Manage", LEADS),
+    NavLink("/timelines", "Timelines", LEADS),
+    NavLink("/cases", "Cases", frozenset({AccountRole.MANAGER})),
     NavLink("/admin", "Admin", frozenset({AccountRole.ADMIN})),
+    NavLink("/admin/homes/{home}/roster", "Home settings", frozenset({AccountRole.MANAGER})),
     NavLink("/my-record", "My record", CARERS),
     NavLink("/data-use", "Data use", EVERYONE),
 ]
-"""The layout's navigation, in order; each link shows only to its roles. A new page adds its link here."""
+"""The layout's navigation, in order; each link shows only to its roles. A new page adds its link here. A path
+with "{home}" is to the viewer's own home's page (left out for a viewer of no home)."""
 
 
 def nav_for(viewer: Viewer | None) -> list[NavLink]:
     if viewer is None or viewer.web_session.enrolling:
         return []
-    return [link for link in NAV_LINKS if viewer.role in link.roles]
+    home_id = viewer.home.id if viewer.home else None
+    return [NavLink(link.path.format(home=home_id), link.label, link.roles) for link in NAV_LINKS
+            if viewer.role in link.roles and (home_id is not None or "{home}" not in link.path)]
 
 
 def local_time(moment: datetime | None, zone: str | ZoneInfo) -> str:

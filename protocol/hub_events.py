@@ -15,6 +15,7 @@ class HubEventType(StrEnum):
     KNOCK_SENT = "hub.knock.sent"
     CHECK_IN = "hub.check_in"
     ENTRY_DECIDED = "hub.entry.decided"
+    ENTRY_EXPLAINED = "hub.entry.explained"
     ALERT_CHANGED = "hub.alert.changed"
     TIMELINE_READ = "hub.timeline.read"
     LADDER_CHANGED = "hub.ladder.changed"

@@ -24,6 +24,7 @@ from hub.api.routes import (
     live,
     people,
     preferences,
+    room_entries,
     summary,
     timelines,
 )
@@ -60,7 +61,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.state.sessions = make_session_factory(engine)
     app.state.live = link
     for module in (health, devices, events, accounts, people, preferences, alerts, live, knocks, check_ins, entries,
-                   summary, timelines, cases, checkpoints, home_settings):
+                   room_entries, summary, timelines, cases, checkpoints, home_settings):
         app.include_router(module.router, prefix="/api/v1")
     # The pages people use, on the same process and the same dependencies as the API.
     mount_dashboard(app)

@@ -139,7 +139,9 @@ class LiveLink:
         listener.queue.put_nowait(None)
 
     def _resync_everyone(self) -> None:
-        """After the link was lost, what streams sent may be stale: each client reconnects to a fresh snapshot."""
+        """End every stream: when the link is lost (a stream would go on looking live while nothing can reach
+        it; its client is refused until the link is back, and says it is not live), and when it is back (what
+        streams sent may be stale). Each client reconnects to a fresh snapshot."""
         for listeners in self._listeners.values():
             for listener in listeners:
                 if not listener.dropped:
@@ -166,6 +168,7 @@ class LiveLink:
     ) -> None:
         if reason_code.is_failure:
             log.warning("the API's live client lost the broker: %s", reason_code)
+        self._hand_over(self._resync_everyone)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._hand_over(self._deliver, message.topic, bytes(message.payload))

@@ -401,6 +401,24 @@ class EntryRecord(Base):
     review_required: Mapped[bool] = mapped_column(Boolean)
 
 
+class EntryExplanation(Base):
+    """What the member of staff an entry names said about it, in their own words. A second explanation is a new
+    row; the database refuses any other change, so what was said first stays on record. Each is also a
+    `hub.entry.explained` event in the hub's chain."""
+
+    __tablename__ = "entry_explanations"
+    __table_args__ = (Index("ix_entry_explanations_opening", "door_opened_event_id", "given_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    door_opened_event_id: Mapped[int] = mapped_column(BigId, ForeignKey("events.id"))
+    site: Mapped[str] = mapped_column(String(ID_LENGTH))
+    room: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    staff_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("staff.id"))
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class AlertRecord(Base):
     """An alert's current state (hub/rules/alerts.py's AlertState); every change is also an AlertChangeRecord and
     an event in the hub's own chain. At most one active alert per subject and type, enforced here."""

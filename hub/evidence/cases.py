@@ -54,6 +54,11 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
+def cases_of(session: Session, site: str) -> list[Case]:
+    """A home's cases, open and closed, newest first."""
+    return list(session.scalars(select(Case).where(Case.site == site).order_by(Case.id.desc())))
+
+
 def open_cases(session: Session) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.closed_at.is_(None)).order_by(Case.id)))
 

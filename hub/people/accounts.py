@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.models import Account, AccountRole, ApiToken, Resident, Staff, StaffRole
@@ -73,6 +73,15 @@ def create_account(
     session.add(account)
     session.flush()
     return account
+
+
+def accounts_of_home(session: Session, home_id: str) -> list[Account]:
+    """The accounts of the home's residents and staff, by username."""
+    return list(session.scalars(
+        select(Account).outerjoin(Resident, Account.resident_id == Resident.id)
+        .outerjoin(Staff, Account.staff_id == Staff.id)
+        .where(or_(Resident.home_id == home_id, Staff.home_id == home_id)).order_by(Account.username)
+    ))
 
 
 def issue_token(session: Session, account: Account) -> str:

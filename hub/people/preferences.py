@@ -106,9 +106,16 @@ def history(session: Session, resident_id: str) -> list[PreferenceVersion]:
 
 
 def _check_authority(author: Account, basis: Basis, mca_reference: str | None,
-                     review_date: date | None, today: date) -> None:
-    if basis not in ALLOWED_BASES.get(AccountRole(author.role), frozenset()):
+                     review_date: date | None, today: date, supporter_staff_id: str | None) -> None:
+    role = AccountRole(author.role)
+    if role == AccountRole.RESIDENT and basis == Basis.WITH_SUPPORT:
+        if supporter_staff_id is None:
+            raise PermissionRefused("basis_not_allowed", "a resident records a with_support version only with a "
+                                                         "member of staff beside them, signed in with them")
+    elif basis not in ALLOWED_BASES.get(role, frozenset()):
         raise PermissionRefused("basis_not_allowed", f"a {author.role} account cannot record a {basis.value} version")
+    elif supporter_staff_id is not None and supporter_staff_id != author.staff_id:
+        raise PermissionRefused("not_the_supporter", "a member of staff records support they gave themself")
     if basis == Basis.BEST_INTERESTS:
         if not mca_reference or not mca_reference.strip():
             raise PeopleError("mca_reference_required",
@@ -122,8 +129,8 @@ def _check_authority(author: Account, basis: Basis, mca_reference: str | None,
                           "an MCA reference and review date belong only to a best-interests decision")
 
 
-def _check_excluded(session: Session, resident: Resident, preferences: EntryPreferences) -> None:
-    for staff_id in preferences.excluded_staff:
+def _check_staff(session: Session, resident: Resident, staff_ids: list[str]) -> None:
+    for staff_id in staff_ids:
         member = session.get(Staff, staff_id)
         if member is None or member.home_id != resident.home_id:
             raise PeopleError("unknown_staff", f"no staff member {staff_id!r} in {resident.home_id!r}")
@@ -138,11 +145,17 @@ def record_preferences(
     preferences: EntryPreferences,
     mca_reference: str | None = None,
     review_date: date | None = None,
+    supporter_staff_id: str | None = None,
 ) -> PreferenceVersion:
-    """Add the next version; the caller commits. PeopleError (nothing added) when the authority or values are wrong."""
+    """Add the next version; the caller commits. PeopleError (nothing added) when the authority or values are wrong.
+
+    with_support names who supported the resident: the member of staff recording it, or, when the resident records
+    it themself, `supporter_staff_id` — the member of staff who signed in beside them (their dashboard session
+    says who)."""
     today = home_today(session.get_one(Home, resident.home_id))
-    _check_authority(author, basis, mca_reference, review_date, today)
-    _check_excluded(session, resident, preferences)
+    _check_authority(author, basis, mca_reference, review_date, today, supporter_staff_id)
+    _check_staff(session, resident, [*preferences.excluded_staff,
+                                     *([supporter_staff_id] if supporter_staff_id is not None else [])])
     latest = session.scalar(select(func.max(PreferenceVersion.version))
                             .where(PreferenceVersion.resident_id == resident.id))
     version = PreferenceVersion(
@@ -151,7 +164,7 @@ def record_preferences(
         created_at=datetime.now(UTC),
         set_by_account_id=author.id,
         basis=basis.value,
-        supporter_staff_id=author.staff_id if basis == Basis.WITH_SUPPORT else None,
+        supporter_staff_id=(supporter_staff_id or author.staff_id) if basis == Basis.WITH_SUPPORT else None,
         mca_reference=mca_reference.strip() if mca_reference else None,
         review_date=review_date,
         **preferences.model_dump(mode="json", by_alias=True),
@@ -162,7 +175,7 @@ def record_preferences(
     record_for_chain(
         session, resident.home_id, HubEventType.PREFERENCES_VERSIONED,
         {"resident": resident.id, "version": version.version, "basis": version.basis, "set_by": author.username,
-         "values": preferences.model_dump(mode="json", by_alias=True)},
+         "supporter": version.supporter_staff_id, "values": preferences.model_dump(mode="json", by_alias=True)},
         room=tenancy.room_id if tenancy else None,
     )
     if tenancy is not None:

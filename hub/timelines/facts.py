@@ -64,7 +64,7 @@ WITH_DATA = frozenset({
 
 NAMES_STAFF = frozenset({
     EventType.KNOCK_REQUESTED, EventType.OVERRIDE_EMERGENCY, HubEventType.KNOCK_SENT, HubEventType.CHECK_IN,
-    HubEventType.ENTRY_DECIDED, HubEventType.ALERT_CHANGED,
+    HubEventType.ENTRY_DECIDED, HubEventType.ENTRY_EXPLAINED, HubEventType.ALERT_CHANGED,
 })
 
 
@@ -161,6 +161,8 @@ DESCRIBED: dict[str, Callable[[dict[str, Any]], Description]] = {
         "note": data.get("note")}),
     HubEventType.ENTRY_DECIDED: lambda data: (f"entry decided: {data.get('sentence')}", {
         "door_opened": data.get("door_opened"), "revision": data.get("revision"), "who": data.get("who")}),
+    HubEventType.ENTRY_EXPLAINED: lambda data: (f"entry explained by {data.get('staff')}", {
+        "door_opened": data.get("door_opened"), "staff": data.get("staff"), "text": data.get("text")}),
     HubEventType.TIMELINE_READ: lambda data: (f"{data.get('what')} read by {data.get('by')}", {
         "by": data.get("by"), "what": data.get("what")}),
     HubEventType.PREFERENCES_VERSIONED: lambda data: ("entry preferences: new version", {

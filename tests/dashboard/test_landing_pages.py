@@ -1,4 +1,5 @@
-"""What each landing page and the own-record page show: real data of the viewer's own home, nobody else's."""
+"""What each landing page and the own-record page show: real data of the viewer's own home, nobody else's (the
+night board's own tests are in test_board.py)."""
 
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -7,11 +8,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from hub.db.models import EntryRecord, PendingHubEvent, StoredEvent
-from hub.live import RoomState, RoomStateMessage, room_topic
 from hub.registry import register_device
 from protocol.signing import public_key_b64
 from tests.dashboard.conftest import Dashboard
-from tests.hub.conftest import DeviceSide, wait_until
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -21,23 +20,6 @@ def page(dashboard: Dashboard, who: str, path: str) -> str:
         response = client.get(path, headers=dashboard.signed_in(who).headers)
     assert response.status_code == 200, response.text
     return response.text
-
-
-def test_the_board_shows_each_room_of_the_home_with_its_live_state(dashboard: Dashboard) -> None:
-    side = DeviceSide(dashboard.settings.mqtt_port)
-    try:
-        state = RoomStateMessage(site="oakwood", room="room-12", state=RoomState.OCCUPIED,
-                                 since=datetime.now(UTC), active_alerts=2)
-        side.publish(room_topic("oakwood", "room-12"), state.model_dump_json().encode(), retain=True)
-        wait_until(lambda: dashboard.app.state.live.room_states("oakwood"), what="the room state to arrive")
-    finally:
-        side.close()
-    board = page(dashboard, "sam", "/board")
-    assert "room-12" in board and "Ada" in board and "Someone inside" in board and "2 active alerts" in board
-    assert "room-14" in board and "Ben" in board and "Not known yet" in board
-    assert "room-01" not in board and "Cy" not in board  # Elmfield's
-    assert "Tablet for room-12" not in board  # pairing is for the night lead and manager
-    assert "Tablet for room-12" in page(dashboard, "nia", "/board")
 
 
 def test_the_resident_page_says_what_they_asked_in_their_words(dashboard: Dashboard) -> None:

@@ -52,6 +52,8 @@ WALK: dict[tuple[str, str, str], str] = {
     ("GET", "/api/v1/events", OURS): "401 403 403 403 200 200 200",
     ("POST", "/api/v1/accounts", OURS): "401 403 403 403 403 403 201",
     ("GET", "/api/v1/accounts/me", OURS): "401 200 200 200 200 200 200",
+    ("GET", "/api/v1/homes/{home_id}/accounts", OURS): "401 403 403 403 403 403 200",
+    ("GET", "/api/v1/homes/{home_id}/accounts", THEIRS): "401 403 403 403 403 403 200",
     # Signing in for a token needs nobody signed in: everyone gets sam's token with sam's password.
     ("POST", "/api/v1/auth/token", OURS): "201 201 201 201 201 201 201",
     ("POST", "/api/v1/accounts/{account_id}/disable", OURS): "401 403 403 403 403 403 200",
@@ -87,6 +89,9 @@ WALK: dict[tuple[str, str, str], str] = {
     ("GET", "/api/v1/residents/{resident_id}/preferences", OURS): "401 200 403 200 200 200 403",
     ("GET", "/api/v1/residents/{resident_id}/preferences", THEIRS): "401 403 200 403 403 403 403",
     ("GET", "/api/v1/preferences/review", OURS): "401 403 403 403 403 200 403",
+    # Who came into a resident's room: the resident themself, their home's night lead and manager.
+    ("GET", "/api/v1/residents/{resident_id}/entries", OURS): "401 200 403 403 200 200 403",
+    ("GET", "/api/v1/residents/{resident_id}/entries", THEIRS): "401 403 200 403 403 403 403",
     ("GET", "/api/v1/alerts", OURS): "401 403 403 200 200 200 403",
     ("GET", "/api/v1/alerts", THEIRS): "401 403 403 403 403 403 403",
     ("GET", "/api/v1/alerts/{alert_id}", OURS): "401 403 403 200 200 200 403",
@@ -106,6 +111,13 @@ WALK: dict[tuple[str, str, str], str] = {
     ("GET", "/api/v1/entries", THEIRS): "401 403 403 403 403 403 403",
     ("GET", "/api/v1/entries/{door_opened_event_id}", OURS): "401 403 403 403 200 200 403",
     ("GET", "/api/v1/entries/{door_opened_event_id}", THEIRS): "401 403 403 403 403 403 403",
+    ("GET", "/api/v1/entries/review", OURS): "401 403 403 403 200 200 403",
+    ("GET", "/api/v1/entries/review", THEIRS): "401 403 403 403 403 403 403",
+    # Only the member of staff an entry names explains it (sam, in Oakwood); they and the leads read explanations.
+    ("GET", "/api/v1/entries/{door_opened_event_id}/explanations", OURS): "401 403 403 200 200 200 403",
+    ("GET", "/api/v1/entries/{door_opened_event_id}/explanations", THEIRS): "401 403 403 403 403 403 403",
+    ("POST", "/api/v1/entries/{door_opened_event_id}/explanations", OURS): "401 403 403 201 403 403 403",
+    ("POST", "/api/v1/entries/{door_opened_event_id}/explanations", THEIRS): "401 403 403 403 403 403 403",
     ("GET", "/api/v1/summary/night", OURS): "401 403 403 403 200 200 403",
     ("GET", "/api/v1/summary/night", THEIRS): "401 403 403 403 403 403 403",
     ("GET", "/api/v1/timelines/room/{site}/{room}", OURS): "401 403 403 403 200 200 403",
@@ -119,6 +131,8 @@ WALK: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/cases", THEIRS): "401 403 403 403 403 403 403",
     ("POST", "/api/v1/cases/{case_id}/export", OURS): "401 403 403 403 403 200 403",
     ("POST", "/api/v1/cases/{case_id}/export", THEIRS): "401 403 403 403 403 403 403",
+    ("GET", "/api/v1/cases", OURS): "401 403 403 403 403 200 403",
+    ("GET", "/api/v1/cases", THEIRS): "401 403 403 403 403 403 403",
     ("GET", "/api/v1/checkpoints", OURS): "401 403 403 403 403 200 403",
     ("GET", "/api/v1/homes/{home_id}/escalation-ladder", OURS): "401 403 403 200 200 200 200",
     ("GET", "/api/v1/homes/{home_id}/escalation-ladder", THEIRS): "401 403 403 403 403 403 200",
@@ -138,10 +152,76 @@ WALK: dict[tuple[str, str, str], str] = {
     # Already enrolled: a second enrolment is refused.
     ("POST", "/account/totp", OURS): "303 403 403 403 403 409 409",
     ("GET", "/board", OURS): "303 403 403 200 200 200 403",
+    # The board's forms: sam's acknowledgement (then resolution) comes first; nia and meg are told it did (409).
+    ("POST", "/board/alerts/{alert_id}/acknowledge", OURS): "303 403 403 303 409 409 403",
+    ("POST", "/board/alerts/{alert_id}/acknowledge", THEIRS): "303 403 403 404 404 404 403",
+    ("POST", "/board/alerts/{alert_id}/resolve", OURS): "303 403 403 303 409 409 403",
+    ("POST", "/board/alerts/{alert_id}/resolve", THEIRS): "303 403 403 404 404 404 403",
+    ("POST", "/board/rooms/{room_id}/knock", OURS): "303 403 403 303 303 303 403",
+    ("POST", "/board/rooms/{room_id}/knock", THEIRS): "303 403 403 404 404 404 403",
+    ("POST", "/board/check-ins", OURS): "303 403 403 303 303 303 403",
+    ("POST", "/board/check-ins", THEIRS): "303 403 403 404 404 404 403",
     ("GET", "/me", OURS): "303 200 200 403 403 403 403",
-    ("GET", "/manage", OURS): "303 403 403 403 403 200 403",
+    # A resident's own preferences form: another resident's id is a 404 that shows nothing of them.
+    ("GET", "/residents/{resident_id}/preferences", OURS): "303 200 404 403 403 403 403",
+    ("GET", "/residents/{resident_id}/preferences", THEIRS): "303 404 200 403 403 403 403",
+    ("POST", "/residents/{resident_id}/preferences", OURS): "303 303 404 403 403 403 403",
+    ("POST", "/residents/{resident_id}/preferences", THEIRS): "303 404 303 403 403 403 403",
+    ("GET", "/manage", OURS): "303 403 403 403 200 200 403",
+    # The explorer reads a room of the viewer's own home; another home's room is not found.
+    ("GET", "/timelines", OURS): "303 403 403 403 200 200 403",
+    ("GET", "/timelines", THEIRS): "303 403 403 403 404 404 403",
+    ("GET", "/cases", OURS): "303 403 403 403 403 200 403",
+    # A case names the manager's own home's rooms: another home's is refused.
+    ("POST", "/cases", OURS): "303 403 403 403 403 303 403",
+    ("POST", "/cases", THEIRS): "303 403 403 403 403 400 403",
+    ("POST", "/cases/{case_id}/export", OURS): "303 403 403 403 403 200 403",
+    ("POST", "/cases/{case_id}/export", THEIRS): "303 403 403 403 403 403 403",
     ("GET", "/admin", OURS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes", OURS): "303 403 403 403 403 403 303",
+    ("GET", "/admin/homes/{home_id}", OURS): "303 403 403 403 403 403 200",
+    ("GET", "/admin/homes/{home_id}", THEIRS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes/{home_id}/rooms", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/rooms", THEIRS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/residents", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/residents", THEIRS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/staff", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/staff", THEIRS): "303 403 403 403 403 403 303",
+    ("GET", "/admin/residents/{resident_id}", OURS): "303 403 403 403 403 403 200",
+    ("GET", "/admin/residents/{resident_id}", THEIRS): "303 403 403 403 403 403 200",
+    # The spare resident, moved in and out by the API's rows above, moves in again and out.
+    ("POST", "/admin/residents/{resident_id}/move-in", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/residents/{resident_id}/move-in", THEIRS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/residents/{resident_id}/move-out", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/residents/{resident_id}/move-out", THEIRS): "303 403 403 403 403 403 303",
+    ("GET", "/admin/homes/{home_id}/accounts", OURS): "303 403 403 403 403 403 200",
+    ("GET", "/admin/homes/{home_id}/accounts", THEIRS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes/{home_id}/accounts", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/accounts", THEIRS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/accounts/{account_id}/disable", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/accounts/{account_id}/disable", THEIRS): "303 403 403 403 403 403 303",
+    # A manager keeps their own home's roster and thresholds and reads its devices, as the API lets them.
+    ("GET", "/admin/homes/{home_id}/roster", OURS): "303 403 403 403 403 200 200",
+    ("GET", "/admin/homes/{home_id}/roster", THEIRS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes/{home_id}/roster", OURS): "303 403 403 403 403 303 303",
+    ("POST", "/admin/homes/{home_id}/roster", THEIRS): "303 403 403 403 403 403 303",
+    ("GET", "/admin/homes/{home_id}/devices", OURS): "303 403 403 403 403 200 200",
+    ("GET", "/admin/homes/{home_id}/devices", THEIRS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes/{home_id}/devices", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/devices", THEIRS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/devices/{device_id}/identify", OURS): "303 403 403 403 403 403 303",
+    ("POST", "/admin/homes/{home_id}/devices/{device_id}/identify", THEIRS): "303 403 403 403 403 403 303",
+    ("GET", "/admin/homes/{home_id}/thresholds", OURS): "303 403 403 403 403 200 200",
+    ("GET", "/admin/homes/{home_id}/thresholds", THEIRS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes/{home_id}/ladder", OURS): "303 403 403 403 403 303 303",
+    ("POST", "/admin/homes/{home_id}/ladder", THEIRS): "303 403 403 403 403 403 303",
+    ("GET", "/admin/homes/{home_id}/rooms/{room_id}/limits", OURS): "303 403 403 403 403 200 200",
+    ("GET", "/admin/homes/{home_id}/rooms/{room_id}/limits", THEIRS): "303 403 403 403 403 403 200",
+    ("POST", "/admin/homes/{home_id}/rooms/{room_id}/limits", OURS): "303 403 403 403 403 303 303",
+    ("POST", "/admin/homes/{home_id}/rooms/{room_id}/limits", THEIRS): "303 403 403 403 403 403 303",
     ("GET", "/my-record", OURS): "303 403 403 200 200 200 403",
+    ("POST", "/my-record/entries/{door_opened_event_id}/explanations", OURS): "303 403 403 303 403 403 403",
+    ("POST", "/my-record/entries/{door_opened_event_id}/explanations", THEIRS): "303 403 403 403 403 403 403",
     ("GET", "/data-use", OURS): "200 200 200 200 200 200 200",
     ("GET", "/rooms/{room_id}/tablet", OURS): "303 403 403 403 200 200 403",
     ("GET", "/rooms/{room_id}/tablet", THEIRS): "303 403 403 403 404 404 403",
@@ -166,6 +246,12 @@ def _shift(ids: Ids, role: str) -> dict[str, Any]:
     # A day apart for each role: a member of staff's shifts may not overlap.
     start = datetime(2030, 1, 1, 20, tzinfo=UTC) + timedelta(days=ROLES.index(role))
     return {"staff": ids["staff_id"], "start": start.isoformat(), "end": (start + timedelta(hours=12)).isoformat()}
+
+
+def _page_shift(ids: Ids, role: str) -> dict[str, str]:
+    # As _shift, on the roster page's form: a date and times on the home's clock.
+    night = date(2031, 1, 1) + timedelta(days=ROLES.index(role))
+    return {"staff": ids["staff_id"], "date": night.isoformat(), "start": "20:00", "end": "08:00"}
 
 
 def _preferences(_ids: Ids, role: str) -> dict[str, Any]:
@@ -201,12 +287,44 @@ BODIES: dict[tuple[str, str], Body] = {
         "sustained_s": 1800},
     ("POST", "/sign-in"): lambda _ids, _role: {"username": "sam", "password": TEST_PASSWORD},
     ("POST", "/account/totp"): lambda _ids, _role: {"code": "000000"},
+    ("POST", "/api/v1/entries/{door_opened_event_id}/explanations"): lambda _ids, _role: {
+        "text": "The resident called out, so I went in."},
+    ("POST", "/my-record/entries/{door_opened_event_id}/explanations"): lambda _ids, _role: {
+        "text": "The resident called out, so I went in.", "night": TODAY},
+    ("POST", "/cases"): lambda ids, _role: {
+        "room": ids["room"], "from": f"{TODAY}T00:00", "to": f"{TODAY}T23:00", "reason": "a family's question"},
+    ("POST", "/residents/{resident_id}/preferences"): lambda _ids, _role: {
+        "wait": "20", "quiet": "none", "dnd": "yes", "knocker": "no"},
+    ("POST", "/board/alerts/{alert_id}/resolve"): lambda _ids, _role: {"note": "went in, all well"},
+    ("POST", "/board/check-ins"): lambda ids, _role: {"room": ids["room"]},
+    ("POST", "/admin/homes"): lambda _ids, _role: {"id": "walk-page-home", "name": "Walk Page House",
+                                                   "time_zone": "Europe/London"},
+    ("POST", "/admin/homes/{home_id}/rooms"): lambda _ids, _role: {"id": "room-31"},
+    ("POST", "/admin/homes/{home_id}/residents"): lambda ids, _role: {"id": f"walk-page-{ids['site']}",
+                                                                      "display_name": "W"},
+    ("POST", "/admin/homes/{home_id}/staff"): lambda ids, _role: {"id": f"walk-page-staff-{ids['site']}",
+                                                                  "name": "W", "role": "staff"},
+    ("POST", "/admin/residents/{resident_id}/move-in"): lambda ids, _role: {"room": ids["spare_room"]},
+    ("POST", "/admin/homes/{home_id}/accounts"): lambda ids, _role: {
+        "username": f"walk.page.{ids['site']}", "password": TEST_PASSWORD,
+        "person": f"resident:{ids['spare_resident']}"},
+    ("POST", "/admin/homes/{home_id}/roster"): _page_shift,
+    ("POST", "/admin/homes/{home_id}/devices"): lambda ids, _role: {
+        "device": f"door-page-{ids['site']}", "public_key": public_key_b64(Ed25519PrivateKey.generate()),
+        "door_1": "d1", "room_1": ids["spare_room"]},
+    ("POST", "/admin/homes/{home_id}/ladder"): lambda _ids, _role: {
+        "after_1": "0", "audience_1": "staff_on_duty", "enabled_1": "on"},
+    ("POST", "/admin/homes/{home_id}/rooms/{room_id}/limits"): lambda _ids, _role: {
+        "min_temp": "18", "max_temp": "26", "min_rh": "30", "max_rh": "70", "sustained": "30"},
 }
 
 QUERIES: dict[tuple[str, str], Callable[[Ids], dict[str, str]]] = {
     ("GET", "/api/v1/alerts"): lambda ids: {"site": ids["site"]},
     ("GET", "/api/v1/live"): lambda ids: {"site": ids["site"]},
     ("GET", "/api/v1/entries"): lambda ids: {"site": ids["site"]},
+    ("GET", "/api/v1/entries/review"): lambda ids: {"site": ids["site"]},
+    ("GET", "/api/v1/cases"): lambda ids: {"site": ids["site"]},
+    ("GET", "/timelines"): lambda ids: {"view": "room", "room": ids["room"], "night": TODAY},
     ("GET", "/api/v1/summary/night"): lambda ids: {"site": ids["site"], "date": TODAY},
     ("GET", "/api/v1/timelines/room/{site}/{room}"): lambda _ids: {"night": TODAY},
     ("GET", "/api/v1/timelines/home/{site}"): lambda _ids: {"night": TODAY},
@@ -218,6 +336,8 @@ PARAMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/residents/{resident_id}/move-out"): {"resident_id": "spare_resident"},
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): {"alert_id": "alert_to_acknowledge"},
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): {"alert_id": "alert_to_resolve"},
+    ("POST", "/admin/residents/{resident_id}/move-in"): {"resident_id": "spare_resident"},
+    ("POST", "/admin/residents/{resident_id}/move-out"): {"resident_id": "spare_resident"},
 }
 
 

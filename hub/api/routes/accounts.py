@@ -4,11 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from hub.api.deps import AdminDep, CallerDep, SessionDep, SettingsDep, client_address, sign_in_limits
 from hub.api.problems import PROBLEMS, people_change, problem
-from hub.db.models import Account, AccountRole
-from hub.people.accounts import MIN_PASSWORD_CHARS, create_account, disable_account, sign_in
+from hub.db.models import Account, AccountRole, Home
+from hub.people.accounts import (
+    MIN_PASSWORD_CHARS,
+    SignedIn,
+    accounts_of_home,
+    create_account,
+    disable_account,
+    sign_in,
+)
 from hub.people.passwords import MAX_PASSWORD_BYTES
 from hub.people.second_factor import code_accepted, enrolled
 from hub.people.sign_in_limits import record_attempt, retry_after
@@ -69,6 +77,15 @@ def post_account(body: AccountIn, _admin: AdminDep, session: SessionDep) -> Acco
     return account_out(account)
 
 
+@router.get("/homes/{home_id}/accounts", response_model=list[AccountOut])
+def get_home_accounts(home_id: Annotated[str, Path(max_length=64)], _admin: AdminDep,
+                      session: SessionDep) -> list[AccountOut]:
+    """The accounts of a home's residents and staff, disabled ones too. Admin."""
+    if session.get(Home, home_id) is None:
+        raise problem(status.HTTP_404_NOT_FOUND, "unknown_home", f"no home {home_id!r}")
+    return [account_out(account) for account in accounts_of_home(session, home_id)]
+
+
 @router.get("/accounts/me", response_model=AccountOut)
 def get_me(caller: CallerDep) -> AccountOut:
     """The signed-in account."""
@@ -103,6 +120,11 @@ def post_disable(account_id: Annotated[int, Path(ge=1, le=MAX_SAFE_INT)], admin:
                  session: SessionDep) -> AccountOut:
     """Disable an account: it can no longer sign in, its dashboard sessions end and its API tokens are revoked.
     Admin; not their own account (400 own_account)."""
+    return account_out(disable_as(session, admin, account_id))
+
+
+def disable_as(session: Session, admin: SignedIn, account_id: int) -> Account:
+    """Disable the account for `admin` and commit it; a 404 problem for no such account, 400 for their own."""
     account = session.get(Account, account_id)
     if account is None:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_account", f"no account {account_id}")
@@ -110,4 +132,4 @@ def post_disable(account_id: Annotated[int, Path(ge=1, le=MAX_SAFE_INT)], admin:
         raise problem(status.HTTP_400_BAD_REQUEST, "own_account", "ask another admin to disable your account")
     disable_account(session, account)
     session.commit()
-    return account_out(account)
+    return account

@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.api.broker import LiveLink
 from hub.api.deps import CARERS, AtHome, CallerDep, CarerAtHomeDep, LiveDep, SessionDep, ensure_at_home
 from hub.api.problems import PROBLEMS, problem
 from hub.chain import record_for_chain
 from hub.db.models import AlertChangeRecord, AlertRecord
 from hub.decisions.alerts import alert_message, alert_state, chain_data, change_record, write_if_unchanged
 from hub.live import alerts_topic
+from hub.people.accounts import SignedIn
 from hub.rules import alerts as rules
 from hub.rules.alerts import AlertState, AlertStatus, Refusal, Transition
 from protocol.hub_events import HubEventType
@@ -94,7 +96,7 @@ def _detail(session: Session, record: AlertRecord) -> AlertDetail:
     )
 
 
-def _alert_of_home(session: Session, caller: CallerDep, alert_id: str) -> tuple[AlertRecord, AtHome]:
+def _alert_of_home(session: Session, caller: SignedIn, alert_id: str) -> tuple[AlertRecord, AtHome]:
     record = session.get(AlertRecord, alert_id, populate_existing=True)
     if record is None:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_alert", f"no alert {alert_id!r}")
@@ -110,7 +112,13 @@ def get_alerts(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
 ) -> list[AlertOut]:
     """A home's alerts, newest first. Staff, night lead or manager of the home."""
-    query = select(AlertRecord).where(AlertRecord.site == at_home.home.id)
+    return home_alerts(session, at_home.home.id, state, room, limit)
+
+
+def home_alerts(session: Session, site: str, state: AlertScope = AlertScope.ACTIVE, room: str | None = None,
+                limit: int = 200) -> list[AlertOut]:
+    """A home's alerts (only the active ones, or all), newest first."""
+    query = select(AlertRecord).where(AlertRecord.site == site)
     if state == AlertScope.ACTIVE:
         query = query.where(AlertRecord.cleared_at.is_(None))
     if room is not None:
@@ -126,7 +134,7 @@ def get_alert(alert_id: str, caller: CallerDep, session: SessionDep) -> AlertDet
 
 
 def _change(
-    session: Session, live: LiveDep, caller: CallerDep, alert_id: str,
+    session: Session, live: LiveLink, caller: SignedIn, alert_id: str,
     transition: Callable[[AlertState, str, datetime], Transition | Refusal],
 ) -> AlertDetail:
     """Apply a person's transition: refused → 4xx with nothing written; else row, history line and chain event
@@ -154,11 +162,21 @@ def _change(
     raise problem(status.HTTP_409_CONFLICT, "concurrent_change", "the alert kept changing; look again and retry")
 
 
+def acknowledge_alert(session: Session, live: LiveLink, caller: SignedIn, alert_id: str) -> AlertDetail:
+    """`caller` acknowledges the alert (the API's route and the night board's form alike)."""
+    return _change(session, live, caller, alert_id, rules.acknowledge)
+
+
+def resolve_alert(session: Session, live: LiveLink, caller: SignedIn, alert_id: str, note: str) -> AlertDetail:
+    """`caller` resolves the alert with `note` (a blank note is refused: 422 needs_note)."""
+    return _change(session, live, caller, alert_id, lambda alert, by, at: rules.resolve(alert, by, at, note))
+
+
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetail)
 def post_acknowledge(alert_id: str, caller: CallerDep, session: SessionDep, live: LiveDep) -> AlertDetail:
     """Acknowledge an alert as yourself. The first acknowledgement wins (409 already_acknowledged after it);
     nobody acknowledges an alert about their own entry (403 own_entry). Staff, night lead or manager of its home."""
-    return _change(session, live, caller, alert_id, rules.acknowledge)
+    return acknowledge_alert(session, live, caller, alert_id)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)
@@ -166,5 +184,4 @@ def post_resolve(alert_id: str, body: ResolveIn, caller: CallerDep, session: Ses
                  live: LiveDep) -> AlertDetail:
     """Resolve an alert with a note saying what was done; it clears it, and counts as the acknowledgement if
     nobody had acknowledged it. Not about your own entry (403 own_entry). Staff, night lead or manager of its home."""
-    return _change(session, live, caller, alert_id,
-                   lambda alert, by, at: rules.resolve(alert, by, at, body.note))
+    return resolve_alert(session, live, caller, alert_id, body.note)

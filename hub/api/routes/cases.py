@@ -7,21 +7,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path as PathParam, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path as PathParam, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from hub.api.deps import CallerDep, HubKeyDep, SessionDep, ensure_at_home
+from hub.api.deps import AtHome, CallerDep, HubKeyDep, SessionDep, ensure_at_home, home_scope
 from hub.api.problems import PROBLEMS, problem
 from hub.api.reads import record_read
-from hub.db.models import AccountRole
+from hub.db.models import AccountRole, Room, Staff
 from hub.evidence.bundle import export_bundle
-from hub.evidence.cases import CaseError, case_summary, get_case, open_case
+from hub.evidence.cases import CaseError, case_summary, cases_of, get_case, open_case
 from protocol.events import MAX_SAFE_INT
 
 router = APIRouter(tags=["cases"], responses=PROBLEMS)
 
 MANAGERS = frozenset({AccountRole.MANAGER})
+ManagerAtHomeDep = Annotated[AtHome, Depends(home_scope(*MANAGERS))]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -49,10 +52,28 @@ class CaseOut(BaseModel):
     closed_at: str | None
 
 
+def _ensure_in_home(session: Session, site: str, rooms: list[str], staff: list[str]) -> None:
+    """A case's scope names the home's own rooms and staff: a mistyped id would hold nothing and show nothing."""
+    for kind, table, wanted in (("room", Room, rooms), ("staff", Staff, staff)):
+        found = set(session.scalars(select(table.id).where(table.home_id == site, table.id.in_(wanted)))) \
+            if wanted else set()
+        if missing := sorted(set(wanted) - found):
+            raise problem(status.HTTP_400_BAD_REQUEST, f"unknown_{kind}",
+                          f"not {'a room' if kind == 'room' else 'a member of staff'} of {site}: {', '.join(missing)}")
+
+
+@router.get("/cases", response_model=list[CaseOut])
+def get_cases(at_home: ManagerAtHomeDep, session: SessionDep) -> list[CaseOut]:
+    """The home's cases, open and closed, newest first. A manager of the home."""
+    return [CaseOut(**case_summary(case)) for case in cases_of(session, at_home.home.id)]
+
+
 @router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
 def post_case(body: CaseIn, caller: CallerDep, session: SessionDep) -> CaseOut:
-    """Open a case: a legal hold on its scope until it is closed. A manager of the home."""
+    """Open a case: a legal hold on its scope until it is closed. A manager of the home; the rooms and staff are
+    the home's own."""
     at_home = ensure_at_home(session, caller, body.site, MANAGERS)
+    _ensure_in_home(session, body.site, body.rooms, body.staff)
     try:
         case = open_case(session, site=body.site, opened_by=at_home.staff_id, reason=body.reason, rooms=body.rooms,
                          staff=body.staff, window_from=body.window_from, window_to=body.window_to,

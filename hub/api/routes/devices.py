@@ -3,10 +3,13 @@
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from hub.api.broker import LiveLink
 from hub.api.deps import CARERS, AdminDep, CallerDep, HubKeyDep, LiveDep, SessionDep
 from hub.api.problems import PROBLEMS, problem
 from hub.db.models import AccountRole, Device, DeviceHead
@@ -36,7 +39,7 @@ class DeviceOut(BaseModel):
     status_fw: str | None = Field(title="Firmware in the last status")
     status_at: datetime | None = Field(title="When the hub received the last status change")
     last_seen_at: datetime | None = Field(title="When the hub last received an event from it")
-    last_heartbeat: dict[str, Any] | None = Field(title="The latest heartbeat: seq, ts_ms and its data")
+    last_heartbeat: dict[str, Any] | None = Field(title="The latest heartbeat: seq, ts_ms, boot and its data")
     acked_seq: int = Field(title="Highest seq stored with none missing below it (what its receipt says)")
     max_seq: int = Field(title="Highest seq stored")
 
@@ -80,7 +83,11 @@ def _check_site(caller: SignedIn, site: str | None) -> str | None:
 def get_devices(caller: CallerDep, session: SessionDep, site: str | None = None) -> list[DeviceOut]:
     """Registered devices with their status, last seen time and how far their stored chains reach.
     Admin (every home, or `site`), or a home's staff (their own home)."""
-    site = _check_site(caller, site)
+    return devices_out(session, _check_site(caller, site))
+
+
+def devices_out(session: Session, site: str | None) -> list[DeviceOut]:
+    """The registered devices of `site` (None: every site), as the API lists them."""
     heads = {head.device: head for head in session.scalars(select(DeviceHead))}
     return [_out(device, heads.get(device.id)) for device in list_devices(session, site=site)]
 
@@ -88,15 +95,21 @@ def get_devices(caller: CallerDep, session: SessionDep, site: str | None = None)
 @router.post("/devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)
 def post_device(body: DeviceIn, _admin: AdminDep, session: SessionDep) -> DeviceOut:
     """Register a device. The worker publishes its signed config within a few seconds. Admin."""
+    return _out(register(session, body), None)
+
+
+def register(session: Session, body: DeviceIn) -> Device:
+    """Register the device and commit it; a 4xx problem with the registry's reason (409 for an id taken)."""
     try:
         device = register_device(
             session, site=body.site, device=body.device, public_key=body.public_key, doors=body.doors
         )
         session.commit()
     except RegistryError as error:
+        session.rollback()
         code = status.HTTP_409_CONFLICT if error.reason == "device_exists" else status.HTTP_400_BAD_REQUEST
         raise problem(code, error.reason, error.detail) from None
-    return _out(device, None)
+    return device
 
 
 @router.get("/devices/{device_id}/gaps", response_model=Gaps)
@@ -128,6 +141,12 @@ def post_identify(device_id: str, _admin: AdminDep, session: SessionDep, live: L
                   door: str | None = None) -> IdentifyOut:
     """Blink a door's indicator so an installer can find it. Admin. 404 for an unknown or retired device or
     door, 503 while the hub cannot reach the broker."""
+    return identify(session, live, hub_key, device_id, door)
+
+
+def identify(session: Session, live: LiveLink, hub_key: Ed25519PrivateKey, device_id: str,
+             door: str | None) -> IdentifyOut:
+    """Send the device a signed `identify` command; a 404 or 503 problem as post_identify says."""
     device = session.get(Device, device_id)
     if device is None or device.retired_at is not None or device.id == HUB_SOURCE:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_device", f"no device {device_id!r} is registered")

@@ -28,7 +28,7 @@ MAX_STEPS = 10
 DAY_S = 86400
 
 
-def _home(session: Session, caller: SignedIn, home_id: str, roles: frozenset[AccountRole]) -> Home:
+def home_for(session: Session, caller: SignedIn, home_id: str, roles: frozenset[AccountRole]) -> Home:
     """The home, if the caller is an admin or has one of `roles` there; 403 before the lookup for anyone else."""
     if caller.role != AccountRole.ADMIN:
         if caller.role not in roles:
@@ -72,7 +72,12 @@ class LadderOut(BaseModel):
     updated_at: datetime | None
 
 
-def _ladder_out(session: Session, home: Home) -> LadderOut:
+def escalation_ladder(body: LadderIn) -> EscalationLadder:
+    """The ladder a body asks for, as the rules hold it; ValidationError when they refuse it."""
+    return EscalationLadder.model_validate({"steps": [step.model_dump() for step in body.steps]})
+
+
+def ladder_out(session: Session, home: Home) -> LadderOut:
     row = current_ladder(session, home.id)
     if row is None:
         steps = [StepIn.model_validate(step.model_dump()) for step in DEFAULT_LADDER.steps]
@@ -84,21 +89,21 @@ def _ladder_out(session: Session, home: Home) -> LadderOut:
 @router.get("/homes/{home_id}/escalation-ladder", response_model=LadderOut)
 def get_ladder(home_id: str, caller: CallerDep, session: SessionDep) -> LadderOut:
     """The ladder the home's alerts climb: its own, or the default. The home's staff, night lead, manager; admins."""
-    return _ladder_out(session, _home(session, caller, home_id, CARERS))
+    return ladder_out(session, home_for(session, caller, home_id, CARERS))
 
 
 @router.put("/homes/{home_id}/escalation-ladder", response_model=LadderOut)
 def put_ladder(home_id: str, body: LadderIn, caller: CallerDep, session: SessionDep) -> LadderOut:
     """Set the home's ladder as a new version. Its last step cannot be switched off (422 last_step_off) and steps
     come in order of time (422 steps_out_of_order). The home's manager; admins."""
-    home = _home(session, caller, home_id, frozenset({AccountRole.MANAGER}))
+    home = home_for(session, caller, home_id, frozenset({AccountRole.MANAGER}))
     try:
-        ladder = EscalationLadder.model_validate({"steps": [step.model_dump() for step in body.steps]})
+        ladder = escalation_ladder(body)
     except ValidationError as error:
         raise _refused(error) from None
     with people_change(session):
         set_ladder(session, home.id, ladder, caller.account)
-    return _ladder_out(session, home)
+    return ladder_out(session, home)
 
 
 # room environment limits ---------------------------------------------------------------------------------------
@@ -124,7 +129,13 @@ class LimitsOut(LimitsIn):
     updated_at: datetime | None
 
 
-def _limits_out(home_id: str, room_id: str, row: RoomEnvironmentLimits | None) -> LimitsOut:
+def environment_limits(body: LimitsIn) -> EnvironmentLimits:
+    """The limits a body asks for, as the rules hold them; ValidationError when they refuse them."""
+    return EnvironmentLimits(temp_min_c_x100=body.min_temp_c_x100, temp_max_c_x100=body.max_temp_c_x100,
+                             rh_min_x100=body.min_rh_x100, rh_max_x100=body.max_rh_x100, sustained_s=body.sustained_s)
+
+
+def limits_out(home_id: str, room_id: str, row: RoomEnvironmentLimits | None) -> LimitsOut:
     limits = limits_of(row)
     return LimitsOut(
         home=home_id, room=room_id, own=row is not None, min_temp_c_x100=limits.temp_min_c_x100,
@@ -136,7 +147,7 @@ def _limits_out(home_id: str, room_id: str, row: RoomEnvironmentLimits | None) -
 
 def _room_of(home_id: str, room_id: str, caller: CallerDep, session: SessionDep) -> tuple[str, str]:
     """The (home, room) the caller may set limits for: the home's manager or an admin; 404 for an unknown room."""
-    _home(session, caller, home_id, frozenset({AccountRole.MANAGER}))
+    home_for(session, caller, home_id, frozenset({AccountRole.MANAGER}))
     try:
         get_room(session, home_id, room_id)
     except PeopleError as error:
@@ -151,7 +162,7 @@ RoomDep = Annotated[tuple[str, str], Depends(_room_of)]
 def get_limits(room: RoomDep, session: SessionDep) -> LimitsOut:
     """The limits in force for the room: its own, or the defaults. The home's manager; admins."""
     home_id, room_id = room
-    return _limits_out(home_id, room_id, session.get(RoomEnvironmentLimits, (home_id, room_id)))
+    return limits_out(home_id, room_id, session.get(RoomEnvironmentLimits, (home_id, room_id)))
 
 
 @router.put("/homes/{home_id}/rooms/{room_id}/environment-limits", response_model=LimitsOut)
@@ -160,11 +171,9 @@ def put_limits(room: RoomDep, body: LimitsIn, caller: CallerDep, session: Sessio
     manager; admins."""
     home_id, room_id = room
     try:
-        limits = EnvironmentLimits(temp_min_c_x100=body.min_temp_c_x100, temp_max_c_x100=body.max_temp_c_x100,
-                                   rh_min_x100=body.min_rh_x100, rh_max_x100=body.max_rh_x100,
-                                   sustained_s=body.sustained_s)
+        limits = environment_limits(body)
     except ValidationError as error:
         raise _refused(error) from None
     with people_change(session):
         row = set_room_limits(session, home_id, room_id, limits, caller.account)
-    return _limits_out(home_id, room_id, row)
+    return limits_out(home_id, room_id, row)

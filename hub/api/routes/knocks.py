@@ -7,16 +7,19 @@ show, not for the door to refuse), and before the command is published, so no kn
 
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.api.broker import LiveLink
 from hub.api.deps import CARERS, CallerDep, HubKeyDep, LiveDep, SessionDep, ensure_at_home
 from hub.api.problems import PROBLEMS, problem
 from hub.chain import record_for_chain
 from hub.db.models import Device, Room, Shift, Staff
 from hub.device_commands import sealed_command
+from hub.people.accounts import SignedIn
 from protocol.commands import KnockArgs
 from protocol.hub_events import HubEventType
 from protocol.topics import DeviceChannel, device_topic
@@ -37,7 +40,8 @@ class KnockOut(BaseModel):
                                    description="It does not mean the door has it: watch for its knock.requested.")
 
 
-def _door_serving(session: Session, site: str, room: str) -> tuple[str, str] | None:
+def door_serving(session: Session, site: str, room: str) -> tuple[str, str] | None:
+    """(device, door) of the active device serving `room`, if any."""
     devices = session.scalars(select(Device).where(Device.site == site, Device.retired_at.is_(None))
                               .order_by(Device.id))
     for device in devices:
@@ -57,10 +61,16 @@ def post_knock(site: str, room: str, caller: CallerDep, session: SessionDep, liv
                hub_key: HubKeyDep) -> KnockOut:
     """Knock at a room's door from your handset. Staff, night lead or manager of the home, on shift or not.
     404 for an unknown room, 409 when no door serves it, 503 while the hub cannot reach the broker."""
+    return send_knock(session, live, hub_key, caller, site, room)
+
+
+def send_knock(session: Session, live: LiveLink, hub_key: Ed25519PrivateKey, caller: SignedIn, site: str,
+               room: str) -> KnockOut:
+    """`caller` knocks at `room` of `site` (the API's route and the night board's form alike)."""
     at_home = ensure_at_home(session, caller, site, CARERS)
     if session.get(Room, (site, room)) is None:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_room", f"no room {room!r} in {site!r}")
-    serving = _door_serving(session, site, room)
+    serving = door_serving(session, site, room)
     if serving is None:
         raise problem(status.HTTP_409_CONFLICT, "no_door", f"no door device serves {room!r}; knock at the door")
     if not live.connected:

@@ -4,16 +4,21 @@ A plain StreamingResponse: the format is four short lines, and owning the loop k
 hint and the slow-client rule in view (no extra dependency for them).
 
 Every connection starts with the whole current state: `event: room` for each room, `event: alert` for each active
-alert, then `event: ready`; after it, `event: alert` / `event: room` as they happen, and a comment line when
-idle. Because each (re)connection resends everything current, a client that reconnects (with or without
-Last-Event-ID) is whole again without a replay, so events carry no id. A client too slow for its queue, or one
-connected while the API lost the broker, has its stream ended and reconnects to a fresh snapshot.
+alert, then `event: ready`; after it, `event: alert` / `event: room` as they happen, and `event: heartbeat` when
+idle (an event rather than a comment line: a browser's EventSource shows a page events only, and a board that
+hears nothing for a while knows its stream has died even when the network has not said so). Because each
+(re)connection resends everything current, a client that reconnects (with or without Last-Event-ID) is whole
+again without a replay, so events carry no id. A client too slow for its queue has its stream ended and
+reconnects to a fresh snapshot. So has every client when the API loses the broker: while it is away, a connection
+is refused (503 broker_unavailable, with Retry-After), so no client believes itself live when nothing can reach
+it; once the broker is back, a connection gets the fresh snapshot again.
 """
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -21,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.broker import LiveLink
 from hub.api.deps import CarerAtHomeDep, LiveDep, SessionFactoryDep, SettingsDep
-from hub.api.problems import PROBLEMS
+from hub.api.problems import PROBLEMS, problem
 from hub.db.models import AlertChangeRecord, AlertRecord
 from hub.decisions.alerts import alert_message
 from hub.live import AlertMessage, RoomStateMessage
@@ -73,7 +78,7 @@ async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, hea
             try:
                 message = await asyncio.wait_for(listener.queue.get(), timeout=heartbeat_s)
             except TimeoutError:
-                yield b": heartbeat\n\n"
+                yield sse("heartbeat", "{}")
                 continue
             if message is None:
                 return
@@ -86,12 +91,18 @@ async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, hea
 @router.get(
     "/live",
     response_class=StreamingResponse,
-    responses={200: {"content": {EVENT_STREAM: {}}, "description": "A Server-Sent Events stream"}},
+    responses={200: {"content": {EVENT_STREAM: {}}, "description": "A Server-Sent Events stream"},
+               503: PROBLEMS[409]},
 )
 async def get_live(at_home: CarerAtHomeDep, live: LiveDep, sessions: SessionFactoryDep,
                    settings: SettingsDep) -> StreamingResponse:
     """A home's room states and alert changes as they happen (Server-Sent Events). Staff, night lead or manager
-    of the home. Send `Authorization: Bearer <token>` (a fetch-based EventSource)."""
+    of the home. Send `Authorization: Bearer <token>` (a fetch-based EventSource), or the dashboard's session
+    cookie (a browser's EventSource). 503 while the API cannot reach the broker: nothing would arrive live."""
+    if not live.connected:
+        raise problem(status.HTTP_503_SERVICE_UNAVAILABLE, "broker_unavailable",
+                      "the hub cannot receive live changes just now; try again shortly",
+                      headers={"Retry-After": str(math.ceil(settings.live_retry_ms / 1000))})
     return StreamingResponse(
         stream(live, sessions, at_home.home.id, settings.live_heartbeat_s, settings.live_retry_ms),
         media_type=EVENT_STREAM,

@@ -245,6 +245,12 @@ def post_shift(
     session: SessionDep,
 ) -> ShiftOut:
     """Put a member of staff on the roster. Admin, or a manager of their home."""
+    return _shift_out(roster_shift(session, caller, body))
+
+
+def roster_shift(session: Session, caller: SignedIn, body: ShiftIn) -> Shift:
+    """Add the shift as `caller` (an admin, or a manager of the staff member's home) and commit it; a 4xx
+    problem for an unknown member of staff, another home's, or a shift the roster refuses."""
     member = session.get(Staff, body.staff)
     if member is None:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_staff", f"no staff member {body.staff!r}")
@@ -252,7 +258,7 @@ def post_shift(
         raise problem(status.HTTP_403_FORBIDDEN, "not_your_home", "a manager keeps the roster of their own home")
     with people_change(session):
         shift = homes.add_shift(session, staff_id=body.staff, starts_at=body.start, ends_at=body.end)
-    return _shift_out(shift)
+    return shift
 
 
 @router.get("/homes/{home_id}/shifts", response_model=list[ShiftOut])

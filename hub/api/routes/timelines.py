@@ -68,10 +68,7 @@ def get_room_timeline(site: str, room: str, caller: CallerDep, session: SessionD
     if session.get(Room, (site, room)) is None:
         raise problem(status.HTTP_404_NOT_FOUND, "unknown_room", f"no room {room!r} in {site!r}")
     begins, ends = _window(session, site, start, end, night)
-    timeline = assemble(load_room(session, site, room, begins, ends, datetime.now(UTC),
-                                  timedelta(seconds=settings.device_offline_s)))
-    record_read(session, caller, site, "timeline.room", _query(begins, ends, reason, output, room=room), room=room)
-    return _answer(timeline, output)
+    return _answer(read_room_timeline(session, caller, site, room, begins, ends, settings, reason, output), output)
 
 
 @router.get("/timelines/home/{site}", response_model=Timeline)
@@ -82,10 +79,7 @@ def get_home_timeline(site: str, caller: CallerDep, session: SessionDep, setting
     """A whole home over a window. Night lead or manager of the home."""
     ensure_at_home(session, caller, site, LEADS)
     begins, ends = _window(session, site, start, end, night)
-    timeline = assemble(load_home(session, site, begins, ends, datetime.now(UTC),
-                                  timedelta(seconds=settings.device_offline_s)))
-    record_read(session, caller, site, "timeline.home", _query(begins, ends, reason, output))
-    return _answer(timeline, output)
+    return _answer(read_home_timeline(session, caller, site, begins, ends, settings, reason, output), output)
 
 
 @router.get("/timelines/staff/{staff_id}", response_model=Timeline)
@@ -107,6 +101,25 @@ def get_staff_timeline(staff_id: str, caller: CallerDep, session: SessionDep, se
         ensure_at_home(session, caller, staff.home_id, LEADS)
     begins, ends = _window(session, staff.home_id, start, end, night)
     return _answer(read_staff_timeline(session, caller, staff, begins, ends, settings, reason, output), output)
+
+
+def read_room_timeline(session: Session, caller: SignedIn, site: str, room: str, begins: datetime, ends: datetime,
+                       settings: HubSettings, reason: str | None = None, output: str = "json") -> Timeline:
+    """A room's timeline over [begins, ends), its read recorded; the caller's right to it and the room are checked
+    already (the API route above, the dashboard's timeline explorer)."""
+    timeline = assemble(load_room(session, site, room, begins, ends, datetime.now(UTC),
+                                  timedelta(seconds=settings.device_offline_s)))
+    record_read(session, caller, site, "timeline.room", _query(begins, ends, reason, output, room=room), room=room)
+    return timeline
+
+
+def read_home_timeline(session: Session, caller: SignedIn, site: str, begins: datetime, ends: datetime,
+                       settings: HubSettings, reason: str | None = None, output: str = "json") -> Timeline:
+    """A home's timeline over [begins, ends), its read recorded; the caller's right to it is checked already."""
+    timeline = assemble(load_home(session, site, begins, ends, datetime.now(UTC),
+                                  timedelta(seconds=settings.device_offline_s)))
+    record_read(session, caller, site, "timeline.home", _query(begins, ends, reason, output))
+    return timeline
 
 
 def read_staff_timeline(session: Session, caller: SignedIn, staff: Staff, begins: datetime, ends: datetime,

@@ -82,3 +82,19 @@ def test_bad_accounts_are_refused_and_nothing_is_written(
 
 def test_making_an_account_needs_a_token(api: TestClient, people: People) -> None:
     assert api.post("/api/v1/accounts", json=NEW).status_code == 401
+
+
+def test_an_admin_lists_the_accounts_of_a_home(api: TestClient, people: People) -> None:
+    listed = api.get("/api/v1/homes/oakwood/accounts", headers=people.auth("admin"))
+    assert listed.status_code == 200
+    assert [(account["username"], account["role"], account["resident"], account["staff"])
+            for account in listed.json()] == [("ada", "resident", "ada", None), ("ben", "resident", "ben", None),
+                                              ("meg", "manager", None, "meg"), ("nia", "night_lead", None, "nia"),
+                                              ("sam", "staff", None, "sam")]
+    elmfield = api.get("/api/v1/homes/elmfield/accounts", headers=people.auth("admin")).json()
+    assert [account["username"] for account in elmfield] == ["cy", "eve", "max"]
+    unknown = api.get("/api/v1/homes/nowhere/accounts", headers=people.auth("admin"))
+    assert unknown.status_code == 404 and unknown.json()["detail"]["reason"] == "unknown_home"
+    for who in ("meg", "sam", "ada"):
+        refused = api.get("/api/v1/homes/oakwood/accounts", headers=people.auth(who))
+        assert refused.status_code == 403 and refused.json()["detail"]["reason"] == "role_not_allowed"

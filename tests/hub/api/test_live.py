@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from firmware_sim.local_services import LocalBroker
 from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
 from tests.hub.api.conftest import add_alert
 from tests.hub.conftest import DeviceSide, People, wait_until
@@ -17,20 +18,18 @@ from tests.hub.conftest import DeviceSide, People, wait_until
 
 @dataclass
 class Stream:
-    """An SSE client reading in a thread: each event as (event name, data), and the comment lines."""
+    """An SSE client reading in a thread: each event as (event name, data), and the other fields."""
 
     response: httpx.Response
     events: list[tuple[str, dict]] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
+    ended: threading.Event = field(default_factory=threading.Event)
 
     def read(self) -> None:
         name, data = "message", ""
         try:
             for line in self.response.iter_lines():
-                if line.startswith(":"):
-                    self.comments.append(line)
-                elif line.startswith("event: "):
+                if line.startswith("event: "):
                     name = line[len("event: "):]
                 elif line.startswith("data: "):
                     data = line[len("data: "):]
@@ -41,6 +40,8 @@ class Stream:
                     self.fields.append(line)
         except httpx.HTTPError:
             pass  # the test closed the stream
+        finally:
+            self.ended.set()
 
     def named(self, name: str) -> list[dict]:
         return [data for event, data in list(self.events) if event == name]
@@ -113,7 +114,7 @@ def test_on_connect_the_rooms_and_active_alerts_then_live_changes(
         assert client.post("/api/v1/alerts/a1/acknowledge", headers=people.auth("nia")).status_code == 200
     wait_until(lambda: any(a["id"] == "a1" and a["acknowledged_by"] == "nia" for a in stream.named("alert")),
                what="the acknowledgement on the board")
-    wait_until(lambda: stream.comments, what="a heartbeat while idle")
+    wait_until(lambda: stream.named("heartbeat"), what="a heartbeat while idle")
 
 
 def test_the_live_feed_is_for_the_home_staff(open_stream) -> None:
@@ -124,3 +125,26 @@ def test_the_live_feed_is_for_the_home_staff(open_stream) -> None:
     elmfield = open_stream("eve")
     assert elmfield.response.status_code == 200
     wait_until(lambda: elmfield.named("ready"), what="eve's snapshot")
+
+
+def test_losing_the_broker_ends_every_stream_and_refuses_new_ones_until_it_is_back(
+    open_stream, broker: LocalBroker
+) -> None:
+    """A stream that went on while the API hears nothing would tell a board it is live when it is not."""
+    stream = open_stream("sam")
+    wait_until(lambda: stream.named("ready"), what="the snapshot")
+    broker.stop()
+    wait_until(stream.ended.is_set, what="the stream to end as the API loses the broker")
+    refused = open_stream("sam")
+    assert refused.response.status_code == 503
+    assert refused.response.headers["retry-after"] == "2"  # the served app's retry, 1500 ms, in whole seconds
+    assert json.loads(refused.response.read())["detail"]["reason"] == "broker_unavailable"
+
+    broker.start()
+
+    def streaming() -> Stream | None:
+        again = open_stream("sam")
+        return again if again.response.status_code == 200 else None
+
+    again = wait_until(streaming, timeout_s=30, what="a stream once the API has the broker again")
+    wait_until(lambda: again.named("ready"), what="a fresh snapshot")
