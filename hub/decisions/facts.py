@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import AlertRecord, Device, Home, PreferenceVersion, StoredEvent, Tenancy
 from hub.db.models import Shift as ShiftRow
 from hub.db.models import Staff as StaffRow
+from hub.people.doors import devices_serving
 from hub.people.preferences import DEFAULT_PREFERENCES, EntryPreferences, preferences_of
 from hub.decisions.alerts import alert_state
 from hub.rules.alerts import AlertState, AlertType
@@ -142,10 +143,9 @@ def _last_dnd_before(session: Session, opened: StoredEvent, where: ColumnElement
                      since_ms: int) -> StoredEvent | None:
     """The last "do not disturb" change before `since_ms`, however long ago: looked for device by device, newest
     first on the (device, type, seq) index, so a year of a room's history is never walked to find it."""
-    devices = {opened.device} | {
-        device for device, doors in session.execute(select(Device.id, Device.doors).where(Device.site == opened.site))
-        if opened.room in (doors or {}).values()
-    }
+    devices = {opened.device}
+    if opened.room is not None:
+        devices |= {device.id for device in devices_serving(session, opened.site, {opened.room}, retired_too=True)}
     found = [row for device in sorted(devices) if (row := session.scalar(
         select(StoredEvent)
         .where(StoredEvent.device == device, StoredEvent.type.in_([EventType.DND_ON, EventType.DND_OFF]),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent
 from hub.decisions.facts import door_facts
+from hub.people.doors import devices_serving
 from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
 from hub.rules.alerts import AlertType
 from hub.rules.entries import EntryKind
@@ -71,22 +72,15 @@ def room_state(facts: Sequence[DoorFact], entries: set[str], offline_since: date
     return RoomState.IDLE, latest
 
 
-def _serving(session: Session, site: str, room: str) -> list[tuple[str, str, datetime | None]]:
-    """(id, status, status since) of the active devices on a room's doors."""
-    rows = session.execute(select(Device.id, Device.doors, Device.status, Device.status_at)
-                           .where(Device.site == site, Device.retired_at.is_(None)))
-    return [(device, status, status_at) for device, doors, status, status_at in rows if room in doors.values()]
-
-
-def _offline_since(session: Session, serving: list[tuple[str, str, datetime | None]]) -> datetime | None:
+def _offline_since(session: Session, serving: list[Device]) -> datetime | None:
     if not serving:
         return None
-    for _, status, status_at in serving:
-        if status == "offline":
-            return status_at
+    for device in serving:
+        if device.status == "offline":
+            return device.status_at
     raised = session.scalar(select(func.min(AlertRecord.raised_at)).where(
         AlertRecord.type == AlertType.DEVICE_OFFLINE,
-        AlertRecord.subject.in_([f"device:{device}" for device, _, _ in serving]),
+        AlertRecord.subject.in_([f"device:{device.id}" for device in serving]),
         AlertRecord.cleared_at.is_(None),
     ))
     return raised
@@ -95,9 +89,9 @@ def _offline_since(session: Session, serving: list[tuple[str, str, datetime | No
 def room_message(session: Session, site: str, room: str, now: datetime) -> RoomStateMessage:
     # By the room's own doors rather than by site: the (room, ts_ms) index then answers it from the newest end,
     # however long the home's history (a site filter let SQLite walk the whole site's events instead).
-    serving = _serving(session, site, room)
+    serving = devices_serving(session, site, {room})
     rows = sorted(session.scalars(
-        select(StoredEvent).where(StoredEvent.room == room, StoredEvent.device.in_([device for device, _, _ in serving]),
+        select(StoredEvent).where(StoredEvent.room == room, StoredEvent.device.in_([device.id for device in serving]),
                                   StoredEvent.type.in_([str(t) for t in STATE_TYPES]))
         .order_by(StoredEvent.ts_ms.desc()).limit(RECENT_FACTS)
     ), key=lambda row: (row.ts_ms, row.id), reverse=True)

@@ -6,16 +6,18 @@ from sqlalchemy.orm import Session
 from hub.db.models import Device
 
 
-def devices_serving(session: Session, home_id: str, rooms: set[str]) -> list[str]:
-    """Ids of the home's active devices with a door to any of `rooms`."""
-    devices = session.scalars(select(Device).where(Device.site == home_id, Device.retired_at.is_(None)))
-    return sorted(device.id for device in devices if rooms & set(device.doors.values()))
+def devices_serving(session: Session, home_id: str, rooms: set[str], *, retired_too: bool = False) -> list[Device]:
+    """The home's devices with a door to any of `rooms`, by id: the active ones, or every one that ever served."""
+    query = select(Device).where(Device.site == home_id).order_by(Device.id)
+    if not retired_too:
+        query = query.where(Device.retired_at.is_(None))
+    return [device for device in session.scalars(query) if rooms & set((device.doors or {}).values())]
 
 
 def bump_configs(session: Session, home_id: str, rooms: set[str]) -> list[str]:
     """Raise the config version of every device serving `rooms`, in the caller's transaction: the worker sees the
     new version once this commits and publishes a freshly built, signed config."""
-    devices = devices_serving(session, home_id, rooms)
+    devices = [device.id for device in devices_serving(session, home_id, rooms)]
     if devices:
         # In SQL, not read-modify-write, so two changes committed at once both count.
         session.execute(
