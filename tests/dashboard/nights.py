@@ -10,6 +10,7 @@ the door closes and the device is heard from once more at 21:42.
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +20,7 @@ from hub.ingest.store import VerifyKeys, store_batch
 from hub.registry import register_device
 from protocol.envelope import seal
 from protocol.events import event_body
-from protocol.signing import GENESIS_PREV, chain_hash, signed_bytes
+from protocol.signing import GENESIS_PREV, chain_hash, public_key_b64, signed_bytes
 from tests.hub.conftest import DEVICE, EVENT_TOPIC, SITE, VECTOR_DEVICE, VECTOR_KEY
 
 NIGHT = date(2026, 7, 15)
@@ -77,3 +78,29 @@ def store_night(sessions: sessionmaker[Session]) -> int:
             rests_on=[str(ids["knock.requested"]), str(ids["door.opened"])], review_required=False))
         session.commit()
         return ids["door.opened"]
+
+
+def decided_entry(sessions: sessionmaker[Session], opened: datetime, who: str, *, outcome: str = "unpermitted",
+                  reason: str = "no_knock", review: bool = False, sentence: str = "", waited_ms: int | None = None,
+                  inside_ms: int | None = None) -> int:
+    """An opening of Oakwood room-12's door by `who`, on a door device of its own, and its decision; returns the
+    door.opened event's id."""
+    with sessions() as session:
+        device = f"door-{who}-{int(opened.timestamp())}"
+        register_device(session, site="oakwood", device=device, doors={"d1": "room-12"},
+                        public_key=public_key_b64(Ed25519PrivateKey.generate()))
+        session.flush()
+        event = StoredEvent(site="oakwood", device=device, seq=1, type="door.opened", door="d1", room="room-12",
+                            ts_ms=int(opened.timestamp() * 1000), mono_ms=1, boot="b", prev="p", hash=f"h-{device}",
+                            sig="s", signed="{}", received_at=opened)
+        session.add(event)
+        session.flush()
+        session.add(EntryRecord(
+            door_opened_event_id=event.id, revision=1, cause="first", decided_at=opened, site="oakwood",
+            room="room-12", device=device, door="d1", resident_id="ada", opened_at=opened, kind="entry",
+            outcome=outcome, reason=reason, sentence=sentence or f"{reason} by {who}",
+            rules_version="entries-v1", preference_version=None, who=who, knock_event_id=None, answer_event_id=None,
+            waited_ms=waited_ms, wait_s=30, closed_at=None, inside_ms=inside_ms, rests_on=[str(event.id)],
+            review_required=review))
+        session.commit()
+        return event.id

@@ -4,13 +4,11 @@ night board's own tests are in test_board.py)."""
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from hub.db.models import EntryRecord, PendingHubEvent, StoredEvent
-from hub.registry import register_device
-from protocol.signing import public_key_b64
+from hub.db.models import PendingHubEvent
 from tests.dashboard.conftest import Dashboard
+from tests.dashboard.nights import decided_entry
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -37,32 +35,12 @@ def test_the_resident_page_says_what_they_asked_in_their_words(dashboard: Dashbo
     assert "Nobody comes in" not in page(dashboard, "cy", "/me")
 
 
-def _entry(dashboard: Dashboard, opened: datetime, who: str, review: bool) -> None:
-    with dashboard.people.sessions() as session:
-        device = f"door-{who}"
-        register_device(session, site="oakwood", device=device, doors={"d1": "room-12"},
-                        public_key=public_key_b64(Ed25519PrivateKey.generate()))
-        session.flush()
-        event = StoredEvent(site="oakwood", device=device, seq=1, type="door.opened", door="d1", room="room-12",
-                            ts_ms=int(opened.timestamp() * 1000), mono_ms=1, boot="b", prev="p", hash=f"h-{who}",
-                            sig="s", signed="{}", received_at=opened)
-        session.add(event)
-        session.flush()
-        session.add(EntryRecord(
-            door_opened_event_id=event.id, revision=1, cause="first", decided_at=opened, site="oakwood",
-            room="room-12", device=device, door="d1", resident_id="ada", opened_at=opened, kind="entry",
-            outcome="unpermitted" if review else "permitted", reason="no_knock" if review else "consent",
-            sentence=f"entry by {who}", rules_version="entries-v1", preference_version=None, who=who,
-            knock_event_id=None, answer_event_id=None, waited_ms=12_000, wait_s=30, closed_at=None,
-            inside_ms=300_000, rests_on=[str(event.id)], review_required=review))
-        session.commit()
-
-
 def test_my_record_is_my_own_night_and_the_look_is_recorded(dashboard: Dashboard) -> None:
     night = date(2026, 11, 1)
     opened = datetime.combine(night, time(23, 0), tzinfo=LONDON).astimezone(UTC)
-    _entry(dashboard, opened, "sam", review=False)
-    _entry(dashboard, opened, "nia", review=True)
+    decided_entry(dashboard.people.sessions, opened, "sam", outcome="permitted", reason="consent",
+                  sentence="entry by sam", waited_ms=12_000, inside_ms=300_000)
+    decided_entry(dashboard.people.sessions, opened, "nia", review=True, sentence="entry by nia")
     record = page(dashboard, "sam", f"/my-record?night={night.isoformat()}")
     assert "Sunday 01 November 2026" in record
     assert "entry by sam" in record and "entry by nia" not in record
@@ -75,8 +53,8 @@ def test_my_record_is_my_own_night_and_the_look_is_recorded(dashboard: Dashboard
 
 
 def test_the_manager_sees_what_waits_for_review_and_the_admin_the_homes(dashboard: Dashboard) -> None:
-    _entry(dashboard, datetime.now(UTC), "sam", review=True)
-    _entry(dashboard, datetime.now(UTC), "nia", review=False)
+    decided_entry(dashboard.people.sessions, datetime.now(UTC), "sam", review=True)
+    decided_entry(dashboard.people.sessions, datetime.now(UTC), "nia", outcome="permitted", reason="consent")
     manage = page(dashboard, "meg", "/manage")
     assert '<span class="count">1</span> entry to review' in manage
     assert '<span class="count">0</span> entries to review' in page(dashboard, "max", "/manage")  # Elmfield's

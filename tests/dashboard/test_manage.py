@@ -8,15 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from hub.db.models import Account, EntryExplanation, EntryRecord, PendingHubEvent, PreferenceVersion, StoredEvent
-from hub.registry import register_device
+from hub.db.models import Account, EntryExplanation, PendingHubEvent, PreferenceVersion
 from hub.rules.alerts import AlertType
-from protocol.signing import public_key_b64
 from tests.dashboard.conftest import Dashboard
+from tests.dashboard.nights import decided_entry
 from tests.hub.api.conftest import add_alert
 
 LONDON = ZoneInfo("Europe/London")
@@ -36,30 +34,6 @@ def post(dashboard: Dashboard, who: str, path: str, form: dict[str, str]) -> Any
         return client.post(path, data={**form, "csrf_token": signed.csrf_token}, headers=signed.headers)
 
 
-def entry(dashboard: Dashboard, opened: datetime, who: str, *, outcome: str = "unpermitted",
-          reason: str = "no_knock", review: bool = False, sentence: str = "") -> int:
-    """An opening of room-12's door and its decision; returns the door.opened event's id."""
-    with dashboard.people.sessions() as session:
-        device = f"door-{who}-{int(opened.timestamp())}"
-        register_device(session, site="oakwood", device=device, doors={"d1": "room-12"},
-                        public_key=public_key_b64(Ed25519PrivateKey.generate()))
-        session.flush()
-        event = StoredEvent(site="oakwood", device=device, seq=1, type="door.opened", door="d1", room="room-12",
-                            ts_ms=int(opened.timestamp() * 1000), mono_ms=1, boot="b", prev="p", hash=f"h-{device}",
-                            sig="s", signed="{}", received_at=opened)
-        session.add(event)
-        session.flush()
-        session.add(EntryRecord(
-            door_opened_event_id=event.id, revision=1, cause="first", decided_at=opened, site="oakwood",
-            room="room-12", device=device, door="d1", resident_id="ada", opened_at=opened, kind="entry",
-            outcome=outcome, reason=reason, sentence=sentence or f"{reason} by {who}",
-            rules_version="entries-v1", preference_version=None, who=who, knock_event_id=None, answer_event_id=None,
-            waited_ms=None, wait_s=30, closed_at=None, inside_ms=None, rests_on=[str(event.id)],
-            review_required=review))
-        session.commit()
-        return event.id
-
-
 NIGHT = date.today() - timedelta(days=2)
 """A recent night: its entries are within the fortnight /manage lists."""
 
@@ -69,10 +43,10 @@ def on_night(hour: int, minute: int = 0) -> datetime:
 
 
 def test_entries_to_review_show_the_named_staff_members_explanation(dashboard: Dashboard) -> None:
-    by_sam = entry(dashboard, on_night(22), "sam", sentence="Entry recorded with no knock before the door opened.")
-    entry(dashboard, on_night(23), "nia", outcome="permitted", reason="emergency", review=True,
+    by_sam = decided_entry(dashboard.people.sessions, on_night(22), "sam", sentence="Entry recorded with no knock before the door opened.")
+    decided_entry(dashboard.people.sessions, on_night(23), "nia", outcome="permitted", reason="emergency", review=True,
           sentence="Emergency entry: the help call was open.")
-    entry(dashboard, on_night(23, 30), "sam", outcome="permitted", reason="consent", sentence="Entered after come in.")
+    decided_entry(dashboard.people.sessions, on_night(23, 30), "sam", outcome="permitted", reason="consent", sentence="Entered after come in.")
 
     mine = page(dashboard, "sam", f"/my-record?night={NIGHT.isoformat()}")
     assert mine.count("Explain this entry") == 2 and f'action="/my-record/entries/{by_sam}/explanations"' in mine
@@ -108,7 +82,7 @@ def test_entries_to_review_show_the_named_staff_members_explanation(dashboard: D
 
 
 def test_only_the_member_of_staff_an_entry_names_may_explain_it(dashboard: Dashboard) -> None:
-    by_sam = entry(dashboard, on_night(22), "sam")
+    by_sam = decided_entry(dashboard.people.sessions, on_night(22), "sam")
     for who, status in (("nia", 403), ("meg", 403), ("eve", 403), ("ada", 403)):
         refused = post(dashboard, who, f"/my-record/entries/{by_sam}/explanations", {"text": "it was me"})
         assert refused.status_code == status, (who, refused.text)
@@ -128,9 +102,9 @@ def test_only_the_member_of_staff_an_entry_names_may_explain_it(dashboard: Dashb
 def test_the_night_summary_counts_entries_and_times_alerts_took(dashboard: Dashboard) -> None:
     night = date(2026, 11, 19)  # London on GMT: 20:00 to 08:00 UTC
     at = datetime.combine(night, time(23, 0), tzinfo=LONDON).astimezone(UTC)
-    entry(dashboard, at, "sam")
-    entry(dashboard, at + timedelta(minutes=10), "nia", outcome="permitted", reason="emergency", review=True)
-    entry(dashboard, at + timedelta(minutes=20), "sam", outcome="permitted", reason="consent")
+    decided_entry(dashboard.people.sessions, at, "sam")
+    decided_entry(dashboard.people.sessions, at + timedelta(minutes=10), "nia", outcome="permitted", reason="emergency", review=True)
+    decided_entry(dashboard.people.sessions, at + timedelta(minutes=20), "sam", outcome="permitted", reason="consent")
     sessions = dashboard.people.sessions
     add_alert(sessions, "a1", raised_at=at, acknowledged_at=at + timedelta(seconds=60), acknowledged_by="sam",
               resolved_at=at + timedelta(minutes=10), resolved_by="sam", cleared_at=at + timedelta(minutes=10))
@@ -179,8 +153,8 @@ def test_best_interests_decisions_due_for_review_are_for_the_manager(dashboard: 
 
 def test_in_a_browser_sam_explains_his_entry_and_the_manager_reads_it(dashboard: Dashboard, browser: Browser,
                                                                      page_checks: Checks) -> None:
-    entry(dashboard, on_night(22), "sam", sentence="Entry recorded with no knock before the door opened.")
-    entry(dashboard, on_night(23), "nia", outcome="permitted", reason="emergency", review=True,
+    decided_entry(dashboard.people.sessions, on_night(22), "sam", sentence="Entry recorded with no knock before the door opened.")
+    decided_entry(dashboard.people.sessions, on_night(23), "nia", outcome="permitted", reason="emergency", review=True,
           sentence="Emergency entry: the help call was open.")
     for who in ("sam", "meg"):
         context = browser.new_context(base_url=dashboard.url)
