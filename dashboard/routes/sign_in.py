@@ -3,10 +3,10 @@
 Everyone signs in with their username and password. Managers and admins add the code from their authenticator
 app; until they have one, their session reaches only the enrolment page. A resident signs in only on the tablet
 paired to their own room, or with a member of staff of their home beside them who signs in with them (recorded on
-the session). Every failure gets the same message, and counts towards the rate limits per username and address.
+the session). The rules are hub/people/sign_in.py's, which the API's token endpoint follows too. Every failure gets
+the same message, and counts towards the rate limits per username and address.
 """
 
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -27,22 +27,20 @@ from dashboard.viewer import (
     see_other,
     set_session_cookie,
 )
-from hub.api.deps import CARERS, SessionDep, SettingsDep, client_address, sign_in_limits
-from hub.db.models import Account, AccountRole, Resident
-from hub.people.accounts import credentials_match, signed_in_as
+from hub.api.deps import SessionDep, SettingsDep, client_address, sign_in_limits
+from hub.db.models import AccountRole
 from hub.people.errors import Conflict, PeopleError
 from hub.people.passwords import MAX_PASSWORD_BYTES
 from hub.people.second_factor import (
     NEEDS_SECOND_FACTOR,
-    code_accepted,
     confirm_enrolment,
     enrolled,
-    needs_second_factor,
     pending_secret,
     provisioning_uri,
 )
-from hub.people.sign_in_limits import record_attempt, retry_after
-from hub.people.tablets import TABLET_COOKIE, on_own_tablet, tablet_room
+from hub.people.sign_in import Admitted, Attempt, admit, record_outcome
+from hub.people.sign_in_limits import retry_after
+from hub.people.tablets import TABLET_COOKIE, tablet_room
 from hub.people.web_sessions import EndedReason, SignInMethod, end_session, start_session
 
 router = APIRouter(include_in_schema=False)
@@ -53,46 +51,6 @@ FAILED = ("That did not work. Check the username and password (and the code from
 Username = Annotated[str, Form(max_length=64)]
 Password = Annotated[str, Form(max_length=MAX_PASSWORD_BYTES)]
 MaybeUsername = Annotated[str, Form(max_length=64)]
-
-
-@dataclass(frozen=True)
-class Admitted:
-    account: Account
-    method: SignInMethod
-    beside_staff_id: str | None = None
-    enrolling: bool = False
-
-
-def _staff_beside(session: Session, resident: Account, username: str, password: str) -> str | None:
-    """The staff id of a carer of the resident's home who signed in beside them, else None."""
-    if not username:
-        return None
-    staff = credentials_match(session, username, password)
-    caller = signed_in_as(session, staff) if staff is not None else None
-    assert resident.resident_id is not None
-    home_id = session.get_one(Resident, resident.resident_id).home_id
-    if caller is None or caller.role not in CARERS or caller.home_id != home_id:
-        return None
-    return caller.account.staff_id
-
-
-def _admit(session: Session, tablet: str | None, username: str, password: str, code: str, staff_username: str,
-           staff_password: str) -> Admitted | None:
-    account = credentials_match(session, username, password)
-    if account is None:
-        return None
-    if AccountRole(account.role) == AccountRole.RESIDENT:
-        assert account.resident_id is not None
-        if on_own_tablet(session, account.resident_id, tablet):
-            return Admitted(account, SignInMethod.PAIRED_TABLET)
-        beside = _staff_beside(session, account, staff_username, staff_password)
-        return Admitted(account, SignInMethod.STAFF_BESIDE, beside) if beside is not None else None
-    if needs_second_factor(account):
-        if not enrolled(account):
-            return Admitted(account, SignInMethod.PASSWORD, enrolling=True)
-        if not code_accepted(session, account, code):
-            return None
-    return Admitted(account, SignInMethod.PASSWORD)
 
 
 def _same_origin(request: Request) -> bool:
@@ -126,19 +84,18 @@ def post_sign_in(request: Request, viewer: OptionalViewerDep, session: SessionDe
                  next: Annotated[str, Form(max_length=2000)] = "") -> Response:
     if not _same_origin(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Sign in from this site's own sign-in page.")
+    attempt = Attempt(username, password, code=totp, tablet=request.cookies.get(TABLET_COOKIE),
+                      staff_username=staff_username, staff_password=staff_password)
     address = client_address(request)
-    wait = retry_after(session, [username, staff_username], address, sign_in_limits(settings))
+    wait = retry_after(session, attempt.usernames, address, sign_in_limits(settings))
     if wait is not None:
         minutes = -(-wait // 60)
         return _form(request, session, next, status_code=status.HTTP_429_TOO_MANY_REQUESTS,
                      headers={"Retry-After": str(wait)}, username=username,
                      error=f"Too many tries. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again.")
-    admitted = _admit(session, request.cookies.get(TABLET_COOKIE), username, password, totp, staff_username,
-                      staff_password)
-    record_attempt(session, username, address, succeeded=admitted is not None)
-    if admitted is None:
-        if staff_username:
-            record_attempt(session, staff_username, address, succeeded=False)
+    admitted = admit(session, attempt)
+    record_outcome(session, attempt, address, succeeded=isinstance(admitted, Admitted))
+    if not isinstance(admitted, Admitted):
         session.commit()
         return _form(request, session, next, error=FAILED, status_code=status.HTTP_401_UNAUTHORIZED,
                      username=username)

@@ -21,12 +21,9 @@ from hub.api.broker import LiveLink
 from hub.api.problems import problem
 from hub.core.config import HubSettings
 from hub.db.models import Account, AccountRole, Home, Resident, WebSession
-from hub.people.accounts import SignedIn, signed_in, signed_in_as
+from hub.people.accounts import CARERS, SignedIn, signed_in, signed_in_as, token_live
 from hub.people.sign_in_limits import Limits
 from hub.people.web_sessions import SESSION_COOKIE, Timeouts, csrf_matches, live_session
-
-CARERS = frozenset({AccountRole.STAFF, AccountRole.NIGHT_LEAD, AccountRole.MANAGER})
-"""Roles that care for a home's residents and so may see their data."""
 
 LEADS = frozenset({AccountRole.NIGHT_LEAD, AccountRole.MANAGER})
 """Roles that look back over a home's nights: entries, timelines, the night summary."""
@@ -138,6 +135,44 @@ def current_account(
 
 
 CallerDep = Annotated[SignedIn, Depends(current_account)]
+
+StillSignedIn = Callable[[], bool]
+"""Asks again whether the credential a request signed in with is still live."""
+
+
+def credential_check(
+    request: Request,
+    settings: SettingsDep,
+    sessions: SessionFactoryDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> StillSignedIn:
+    """For a response that outlasts its request (a live stream): the question whether the credential
+    `current_account` went by (the bearer token when one was sent, else the session cookie) is still live, so the
+    response ends when its token is revoked, its session ends or its account is disabled. One query each time
+    (and, for a session, marking it seen now and then)."""
+    if credentials is not None:
+        token = credentials.credentials
+
+        def token_still_live() -> bool:
+            with sessions() as session:
+                return token_live(session, token)
+
+        return token_still_live
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    timeouts = session_timeouts(settings)
+
+    def cookie_still_live() -> bool:
+        # An open stream is a page in use (a night board on a carer's phone): it keeps its session from the idle
+        # timeout, never from the absolute one, sign-out or a disabled account.
+        with sessions() as session:
+            found = live_session(session, cookie, timeouts)
+            session.commit()
+            return found is not None
+
+    return cookie_still_live
+
+
+StillSignedInDep = Annotated[StillSignedIn, Depends(credential_check)]
 
 
 def require_role(*roles: AccountRole) -> Callable[[SignedIn], SignedIn]:

@@ -64,7 +64,8 @@ class HubSettings(BaseSettings):
     )
     live_heartbeat_s: float = Field(
         default=15.0, gt=0, le=300, title="Live stream heartbeat (seconds)",
-        description="How often an idle Server-Sent Events stream sends a comment, so proxies keep it open.",
+        description="How often a Server-Sent Events stream sends a heartbeat event, so proxies keep it open, after "
+        "checking that the token or session that opened it is still live (it ends when not).",
     )
     live_retry_ms: int = Field(
         default=3000, ge=100, le=600_000, title="Live stream retry (milliseconds)",

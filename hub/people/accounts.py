@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.models import Account, AccountRole, ApiToken, Resident, Staff, StaffRole
@@ -14,6 +14,9 @@ from hub.people.web_sessions import EndedReason, end_sessions_of
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,64}$")
 MIN_PASSWORD_CHARS = 8
+
+CARERS = frozenset({AccountRole.STAFF, AccountRole.NIGHT_LEAD, AccountRole.MANAGER})
+"""Roles that care for a home's residents and so may see their data."""
 
 
 @dataclass(frozen=True)
@@ -112,19 +115,21 @@ def credentials_match(session: Session, username: str, password: str) -> Account
     return account
 
 
-def sign_in(session: Session, username: str, password: str) -> tuple[Account, str] | None:
-    """A token for the right username and password of an enabled account, else None (the same for every failure)."""
-    account = credentials_match(session, username, password)
-    return (account, issue_token(session, account)) if account is not None else None
+def _token_holder(token: str) -> Select[tuple[Account]]:
+    return (select(Account).join(ApiToken, ApiToken.account_id == Account.id)
+            .where(ApiToken.token_sha256 == token_digest(token), ApiToken.revoked_at.is_(None)))
 
 
 def signed_in(session: Session, token: str) -> SignedIn | None:
     """Who a bearer token belongs to, if it is live and their account enabled."""
-    found = session.execute(
-        select(Account).join(ApiToken, ApiToken.account_id == Account.id)
-        .where(ApiToken.token_sha256 == token_digest(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    found = session.execute(_token_holder(token)).scalar_one_or_none()
     return signed_in_as(session, found) if found is not None else None
+
+
+def token_live(session: Session, token: str) -> bool:
+    """Whether a bearer token is still live and its account enabled: one query, for asking again while something
+    it opened (a live stream) goes on."""
+    return session.scalar(_token_holder(token).where(Account.disabled.is_(False))) is not None
 
 
 def signed_in_as(session: Session, account: Account) -> SignedIn | None:

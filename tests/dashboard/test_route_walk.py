@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -54,8 +55,9 @@ WALK: dict[tuple[str, str, str], str] = {
     ("GET", "/api/v1/accounts/me", OURS): "401 200 200 200 200 200 200",
     ("GET", "/api/v1/homes/{home_id}/accounts", OURS): "401 403 403 403 403 403 200",
     ("GET", "/api/v1/homes/{home_id}/accounts", THEIRS): "401 403 403 403 403 403 200",
-    # Signing in for a token needs nobody signed in: everyone gets sam's token with sam's password.
-    ("POST", "/api/v1/auth/token", OURS): "201 201 201 201 201 201 201",
+    # Signing in for a token needs nobody signed in: each role signs in as itself (anonymous as sam), with a code
+    # for a manager or admin; a resident, on no tablet and with nobody beside them, is refused.
+    ("POST", "/api/v1/auth/token", OURS): "201 403 403 201 201 201 201",
     ("POST", "/api/v1/accounts/{account_id}/disable", OURS): "401 403 403 403 403 403 200",
     ("POST", "/api/v1/accounts/{account_id}/disable", THEIRS): "401 403 403 403 403 403 200",
     ("GET", "/api/v1/homes", OURS): "401 403 403 403 403 403 200",
@@ -254,6 +256,12 @@ def _page_shift(ids: Ids, role: str) -> dict[str, str]:
     return {"staff": ids["staff_id"], "date": night.isoformat(), "start": "20:00", "end": "08:00"}
 
 
+def _token(ids: Ids, role: str) -> dict[str, Any]:
+    username = "sam" if role == "anonymous" else role
+    secret = ids["second_factors"].get(username)
+    return {"username": username, "password": TEST_PASSWORD, **({"totp": pyotp.TOTP(secret).now()} if secret else {})}
+
+
 def _preferences(_ids: Ids, role: str) -> dict[str, Any]:
     basis = "own_choice" if role in ("ada", "cy") else "with_support"
     return {"basis": basis, "preferences": {"wait_s": 45}}
@@ -265,7 +273,7 @@ BODIES: dict[tuple[str, str], Body] = {
         "public_key": public_key_b64(Ed25519PrivateKey.generate())},
     ("POST", "/api/v1/accounts"): lambda ids, _role: {
         "username": "walk.account", "password": TEST_PASSWORD, "role": "resident", "resident": ids["spare_resident"]},
-    ("POST", "/api/v1/auth/token"): lambda _ids, _role: {"username": "sam", "password": TEST_PASSWORD},
+    ("POST", "/api/v1/auth/token"): _token,
     ("POST", "/api/v1/homes"): lambda _ids, _role: {"id": "walk-home", "name": "Walk House"},
     ("POST", "/api/v1/homes/{home_id}/rooms"): lambda _ids, _role: {"id": "room-30"},
     ("POST", "/api/v1/residents"): lambda ids, _role: {"id": "walk-resident", "display_name": "W", "home": ids["site"]},
@@ -389,11 +397,15 @@ def _entry(session: Any, event_id: int, site: str, room: str, device: str, resid
 @pytest.fixture
 def data(dashboard: Dashboard) -> Data:
     """Each home's own: a door, an opening and its entry, alerts, a case, a spare resident and room, and an account
-    an admin may disable (Ben's in Oakwood, Eve's in Elmfield: nobody the walk signs in as)."""
+    an admin may disable (Ben's in Oakwood, Eve's in Elmfield: nobody the walk signs in as); and every enrolled
+    second factor's secret, for the codes a manager's or admin's token request sends."""
     people = dashboard.people
     homes = {OURS: ("oakwood", "room-12", "ada", "sam", "meg", "ben", "dot", "room-16"),
              THEIRS: ("elmfield", "room-01", "cy", "eve", "max", "eve", "eli", "room-02")}
     ids: dict[str, Ids] = {}
+    with people.sessions() as session:
+        second_factors = {username: secret for username, secret in session.execute(
+            select(Account.username, Account.totp_secret).where(Account.totp_enrolled_at.is_not(None)))}
     for variant, (site, room, resident, staff, manager, disable, spare, spare_room) in homes.items():
         device = f"door-{site[:3]}"
         with people.sessions() as session:
@@ -413,6 +425,7 @@ def data(dashboard: Dashboard) -> Data:
                 "site": site, "home_id": site, "room": room, "room_id": room, "resident_id": resident,
                 "staff_id": staff, "device_id": device, "door_opened_event_id": event_id, "case_id": case.id,
                 "account_id": account_id, "spare_resident": spare, "spare_room": spare_room, "path": "threshold.css",
+                "second_factors": second_factors,
             }
         for name in ("alert", "alert_to_acknowledge", "alert_to_resolve"):
             alert_id = f"{name.replace('_', '-')}-{site}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from dashboard.viewer import LANDING
 from firmware_sim.local_services import free_port
 from hub.db.models import AccountRole, ApiToken, Resident, Shift, Staff, Tenancy
-from hub.people.accounts import sign_in
+from hub.people.accounts import credentials_match
 from hub.people.web_sessions import SESSION_COOKIE
 
 ACCOUNT_LINE = re.compile(r"^  (\w+) +(\S+) +password (\S+)  token (\S+)$", flags=re.M)
@@ -89,9 +89,8 @@ def test_demo_opens_on_the_dashboard_and_every_door_reports(tmp_path: Path) -> N
     engine = create_engine(f"sqlite:///{tmp_path / 'demo' / 'hub.db'}")
     with Session(engine) as session:
         for role, username, password, _token in printed:
-            signed = sign_in(session, username, password)
-            assert signed is not None and signed[0].role == role, username
-        session.rollback()
+            account = credentials_match(session, username, password)
+            assert account is not None and account.role == role, username
         # The home: a resident living in each of its 12 rooms, staff on shift, and tokens for the printed accounts.
         rooms = {tenancy.room_id for tenancy in session.scalars(select(Tenancy).where(Tenancy.ended_at.is_(None)))}
         assert rooms == {f"room-{n:02d}" for n in range(1, 13)}

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -15,11 +15,12 @@ from hub.people.accounts import (
     accounts_of_home,
     create_account,
     disable_account,
-    sign_in,
+    issue_token,
 )
 from hub.people.passwords import MAX_PASSWORD_BYTES
-from hub.people.second_factor import code_accepted, enrolled
-from hub.people.sign_in_limits import record_attempt, retry_after
+from hub.people.sign_in import Admitted, Attempt, Refused, admit, record_outcome
+from hub.people.sign_in_limits import retry_after
+from hub.people.tablets import TABLET_COOKIE
 from protocol.events import MAX_SAFE_INT
 
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
@@ -54,7 +55,17 @@ class Credentials(BaseModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=MAX_PASSWORD_BYTES)
     totp: str | None = Field(default=None, max_length=16, title="Code from the authenticator app",
-                             description="Required once the account has enrolled a second factor.")
+                             description="Required of a manager or admin, who enrols the app on the dashboard first.")
+    staff_username: str | None = Field(
+        default=None, max_length=64, title="Username of the member of staff beside the resident",
+        description="A resident not on the tablet paired with their room signs in with a member of staff of their "
+        "home beside them, who gives their own username and password here.")
+    staff_password: str | None = Field(default=None, max_length=MAX_PASSWORD_BYTES,
+                                       title="Password of the member of staff beside the resident")
+
+    def attempt(self, tablet: str | None) -> Attempt:
+        return Attempt(self.username, self.password, code=self.totp or "", tablet=tablet,
+                       staff_username=self.staff_username or "", staff_password=self.staff_password or "")
 
 
 class Token(BaseModel):
@@ -92,27 +103,51 @@ def get_me(caller: CallerDep) -> AccountOut:
     return account_out(caller.account)
 
 
+REFUSALS = {
+    Refused.CREDENTIALS: (status.HTTP_401_UNAUTHORIZED,
+                          "that username and password (and code) do not match an enabled account"),
+    Refused.RESIDENT_UNACCOMPANIED: (
+        status.HTTP_403_FORBIDDEN,
+        "a resident signs in on the tablet paired with their own room (send its threshold_tablet cookie), or with a "
+        "member of staff of their home beside them (send their staff_username and staff_password too)"),
+}
+
+
+def token_refusal(admitted: Admitted | Refused) -> HTTPException:
+    """Why a sign-in gets no token."""
+    if isinstance(admitted, Refused):
+        code, sentence = REFUSALS[admitted]
+        return problem(code, admitted.value, sentence)
+    # Enrolling shows the new secret on a dashboard page; a token before it would be a way round the second factor.
+    return problem(status.HTTP_403_FORBIDDEN, "second_factor_required",
+                   "a manager or admin enrols an authenticator app first: sign in on the dashboard, which leads you "
+                   "through it, then ask for a token with a code from the app")
+
+
 @router.post("/auth/token", response_model=Token, status_code=status.HTTP_201_CREATED,
              responses={429: PROBLEMS[400]})
 def post_token(body: Credentials, request: Request, session: SessionDep, settings: SettingsDep) -> Token:
-    """Sign in: a username and password (and a code, for an account with a second factor) for a new API token.
-    Failures count towards the same rate limits as the dashboard's sign-in: 429 with Retry-After past them."""
+    """Sign in for a new API token, under the same rules as the dashboard's sign-in: a username and password;
+    a manager or admin adds a code from their authenticator app (403 `second_factor_required` until they have
+    enrolled one on the dashboard); a resident signs in only on the tablet paired with their own room (the request
+    carries its `threshold_tablet` cookie) or with a member of staff of their home beside them (`staff_username`
+    and `staff_password`), else 403 `resident_needs_tablet_or_staff`. Wrong credentials or code: 401. Every refusal
+    counts towards the same rate limits as the dashboard's sign-in: 429 with Retry-After past them."""
+    attempt = body.attempt(request.cookies.get(TABLET_COOKIE))
     address = client_address(request)
-    wait = retry_after(session, [body.username], address, sign_in_limits(settings))
+    wait = retry_after(session, attempt.usernames, address, sign_in_limits(settings))
     if wait is not None:
         raise problem(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts",
                       f"too many failed sign-ins: try again in {wait} seconds", headers={"Retry-After": str(wait)})
-    found = sign_in(session, body.username, body.password)
-    if found is not None and enrolled(found[0]) and not code_accepted(session, found[0], body.totp or ""):
-        session.rollback()
-        found = None
-    record_attempt(session, body.username, address, succeeded=found is not None)
+    admitted = admit(session, attempt)
+    if isinstance(admitted, Admitted) and not admitted.enrolling:
+        record_outcome(session, attempt, address, succeeded=True)
+        token = issue_token(session, admitted.account)
+        session.commit()
+        return Token(token=token, account=account_out(admitted.account))
+    record_outcome(session, attempt, address, succeeded=False)
     session.commit()
-    if found is None:
-        raise problem(status.HTTP_401_UNAUTHORIZED, "bad_credentials",
-                      "that username and password (and code) do not match an enabled account")
-    account, token = found
-    return Token(token=token, account=account_out(account))
+    raise token_refusal(admitted)
 
 
 @router.post("/accounts/{account_id}/disable", response_model=AccountOut)

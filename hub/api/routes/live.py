@@ -4,14 +4,19 @@ A plain StreamingResponse: the format is four short lines, and owning the loop k
 hint and the slow-client rule in view (no extra dependency for them).
 
 Every connection starts with the whole current state: `event: room` for each room, `event: alert` for each active
-alert, then `event: ready`; after it, `event: alert` / `event: room` as they happen, and `event: heartbeat` when
-idle (an event rather than a comment line: a browser's EventSource shows a page events only, and a board that
-hears nothing for a while knows its stream has died even when the network has not said so). Because each
+alert, then `event: ready`; after it, `event: alert` / `event: room` as they happen, and `event: heartbeat` every
+heartbeat interval (an event rather than a comment line: a browser's EventSource shows a page events only, and a
+board that hears nothing for a while knows its stream has died even when the network has not said so). Because each
 (re)connection resends everything current, a client that reconnects (with or without Last-Event-ID) is whole
 again without a replay, so events carry no id. A client too slow for its queue has its stream ended and
 reconnects to a fresh snapshot. So has every client when the API loses the broker: while it is away, a connection
 is refused (503 broker_unavailable, with Retry-After), so no client believes itself live when nothing can reach
 it; once the broker is back, a connection gets the fresh snapshot again.
+
+A stream does not outlive the sign-in that opened it: before each heartbeat it asks whether its bearer token or
+dashboard session is still live (one small query) and ends when it is not, so signing out, a session's absolute
+end, disabling the account or revoking the token closes it within one interval; reconnecting then gets 401. An open
+stream counts as using its session: a night board left open is not signed out by the idle timeout.
 """
 
 import asyncio
@@ -25,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.broker import LiveLink
-from hub.api.deps import CarerAtHomeDep, LiveDep, SessionFactoryDep, SettingsDep
+from hub.api.deps import CarerAtHomeDep, LiveDep, SessionFactoryDep, SettingsDep, StillSignedIn, StillSignedInDep
 from hub.api.problems import PROBLEMS, problem
 from hub.db.models import AlertChangeRecord, AlertRecord
 from hub.decisions.alerts import alert_message
@@ -60,11 +65,12 @@ def active_alerts(sessions: sessionmaker[Session], site: str) -> list[AlertMessa
         ]
 
 
-async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, heartbeat_s: float,
-                 retry_ms: int) -> AsyncIterator[bytes]:
+async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, still_signed_in: StillSignedIn,
+                 heartbeat_s: float, retry_ms: int) -> AsyncIterator[bytes]:
     # Listen before reading the snapshot, so nothing that happens while it is read is missed (it may come twice;
     # every message carries the whole state of its alert or room, so a repeat changes nothing).
     listener = live.listen(site)
+    loop = asyncio.get_running_loop()
     try:
         yield f"retry: {retry_ms}\n\n".encode()
         rooms = live.room_states(site)
@@ -74,11 +80,16 @@ async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, hea
         for alert in alerts:
             yield sse("alert", alert.model_dump_json())
         yield sse("ready", f'{{"rooms": {len(rooms)}, "alerts": {len(alerts)}}}')
+        # On a fixed beat rather than after each quiet spell: a busy home's stream is asked about its caller too.
+        beat_at = loop.time() + heartbeat_s
         while True:
             try:
-                message = await asyncio.wait_for(listener.queue.get(), timeout=heartbeat_s)
+                message = await asyncio.wait_for(listener.queue.get(), timeout=max(0.0, beat_at - loop.time()))
             except TimeoutError:
+                if not await run_in_threadpool(still_signed_in):
+                    return
                 yield sse("heartbeat", "{}")
+                beat_at = loop.time() + heartbeat_s
                 continue
             if message is None:
                 return
@@ -94,17 +105,21 @@ async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, hea
     responses={200: {"content": {EVENT_STREAM: {}}, "description": "A Server-Sent Events stream"},
                503: PROBLEMS[409]},
 )
-async def get_live(at_home: CarerAtHomeDep, live: LiveDep, sessions: SessionFactoryDep,
-                   settings: SettingsDep) -> StreamingResponse:
+async def get_live(at_home: CarerAtHomeDep, live: LiveDep, sessions: SessionFactoryDep, settings: SettingsDep,
+                   still_signed_in: StillSignedInDep) -> StreamingResponse:
     """A home's room states and alert changes as they happen (Server-Sent Events). Staff, night lead or manager
     of the home. Send `Authorization: Bearer <token>` (a fetch-based EventSource), or the dashboard's session
-    cookie (a browser's EventSource). 503 while the API cannot reach the broker: nothing would arrive live."""
+    cookie (a browser's EventSource). At every heartbeat the stream asks again whether that token or session is
+    live, and ends once it is not (revoked, signed out, past its absolute end, account disabled): reconnecting then
+    gets 401. An open stream keeps its session from the idle timeout.
+    503 while the API cannot reach the broker: nothing would arrive live."""
     if not live.connected:
         raise problem(status.HTTP_503_SERVICE_UNAVAILABLE, "broker_unavailable",
                       "the hub cannot receive live changes just now; try again shortly",
                       headers={"Retry-After": str(math.ceil(settings.live_retry_ms / 1000))})
     return StreamingResponse(
-        stream(live, sessions, at_home.home.id, settings.live_heartbeat_s, settings.live_retry_ms),
+        stream(live, sessions, at_home.home.id, still_signed_in, settings.live_heartbeat_s,
+               settings.live_retry_ms),
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

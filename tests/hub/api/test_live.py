@@ -1,17 +1,24 @@
 """The live feed over a real HTTP server (uvicorn) and the real broker: the whole current state on connect, then
-alert and room changes as the hub publishes them, only for the caller's own home."""
+alert and room changes as the hub publishes them, only for the caller's own home, for as long as the token or
+dashboard session that opened it is live."""
 
 import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from firmware_sim.local_services import LocalBroker
+from hub.core.config import HubSettings
+from hub.db.models import Account, WebSession
 from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
+from hub.people.accounts import account_named
+from hub.people.passwords import token_digest
+from hub.people.web_sessions import SESSION_COOKIE, SignInMethod, Started, start_session
 from tests.hub.api.conftest import add_alert
 from tests.hub.conftest import DeviceSide, People, wait_until
 
@@ -51,10 +58,12 @@ class Stream:
 def open_stream(served: str, people: People) -> Iterator:
     opened: list[tuple[httpx.Client, httpx.Response]] = []
 
-    def open_as(who: str, **params: str) -> Stream:
+    def open_as(who: str, *, session_cookie: str | None = None, **params: str) -> Stream:
+        """`who`'s stream, opened with their token, or with `session_cookie` (theirs) as a browser opens it."""
+        headers = people.auth(who) if session_cookie is None else {"Cookie": f"{SESSION_COOKIE}={session_cookie}"}
         client = httpx.Client(base_url=served, timeout=httpx.Timeout(10.0, read=30.0))
-        response = client.send(client.build_request("GET", "/api/v1/live", params=params,
-                                                    headers=people.auth(who)), stream=True)
+        response = client.send(client.build_request("GET", "/api/v1/live", params=params, headers=headers),
+                               stream=True)
         opened.append((client, response))
         stream = Stream(response)
         if response.status_code == 200:
@@ -148,3 +157,84 @@ def test_losing_the_broker_ends_every_stream_and_refuses_new_ones_until_it_is_ba
 
     again = wait_until(streaming, timeout_s=30, what="a stream once the API has the broker again")
     wait_until(lambda: again.named("ready"), what="a fresh snapshot")
+
+
+# A stream lasts as long as its sign-in ---------------------------------------------------------------------------
+
+ENDS_WITHIN_S = 5.0
+"""The served app's heartbeat is 0.5 s: a stream whose sign-in has ended closes well within this."""
+
+
+def signed_in_on_the_dashboard(people: People, username: str) -> Started:
+    with people.sessions() as session:
+        started = start_session(session, account_named(session, username), address="127.0.0.1",
+                                method=SignInMethod.PASSWORD)
+        session.commit()
+        return started
+
+
+def ready(stream: Stream) -> Stream:
+    assert stream.response.status_code == 200
+    wait_until(lambda: stream.named("ready"), what="the snapshot")
+    return stream
+
+
+def test_a_stream_opened_with_a_token_ends_when_its_account_is_disabled(
+    open_stream, people: People, served: str
+) -> None:
+    sams = ready(open_stream("sam"))
+    nias = ready(open_stream("nia"))
+    wait_until(lambda: sams.named("heartbeat"), what="a heartbeat while sam is signed in")
+    with people.sessions() as session:
+        sam_id = session.scalar(select(Account.id).where(Account.username == "sam"))
+    with httpx.Client(base_url=served) as client:
+        disabled = client.post(f"/api/v1/accounts/{sam_id}/disable", headers=people.auth("admin"))
+    assert disabled.status_code == 200
+    wait_until(sams.ended.is_set, timeout_s=ENDS_WITHIN_S, what="sam's stream to close")
+    again = open_stream("sam")
+    assert again.response.status_code == 401
+    # Nia is still signed in: her stream goes on.
+    heartbeats = len(nias.named("heartbeat"))
+    wait_until(lambda: len(nias.named("heartbeat")) > heartbeats + 1, what="nia's stream to go on")
+    assert not nias.ended.is_set()
+
+
+def test_a_stream_opened_with_a_dashboard_session_ends_at_sign_out(
+    open_stream, people: People, served: str
+) -> None:
+    page = signed_in_on_the_dashboard(people, "sam")
+    by_cookie = ready(open_stream("sam", session_cookie=page.cookie))
+    by_token = ready(open_stream("sam"))
+    with httpx.Client(base_url=served) as client:
+        signed_out = client.post("/sign-out", data={"csrf_token": page.record.csrf_token},
+                                 headers={"Cookie": f"{SESSION_COOKIE}={page.cookie}"})
+    assert signed_out.status_code == 303
+    wait_until(by_cookie.ended.is_set, timeout_s=ENDS_WITHIN_S, what="the session's stream to close")
+    # His token is another sign-in, still live.
+    heartbeats = len(by_token.named("heartbeat"))
+    wait_until(lambda: len(by_token.named("heartbeat")) > heartbeats + 1, what="the token's stream to go on")
+    assert not by_token.ended.is_set()
+
+
+def test_an_open_stream_keeps_its_session_from_the_idle_timeout_but_not_the_absolute_one(
+        open_stream, people: People, hub_settings: HubSettings) -> None:
+    page = signed_in_on_the_dashboard(people, "nia")
+    stream = ready(open_stream("nia", session_cookie=page.cookie))
+    idle_since = datetime.now(UTC) - timedelta(minutes=hub_settings.session_idle_minutes, seconds=-5)
+    with people.sessions() as session:
+        row = session.scalars(select(WebSession).where(WebSession.id_sha256 == token_digest(page.cookie))).one()
+        row.last_seen_at = idle_since
+        session.commit()
+
+    def seen_again() -> bool:
+        with people.sessions() as session:
+            return session.scalars(select(WebSession.last_seen_at)
+                                   .where(WebSession.id_sha256 == token_digest(page.cookie))).one() > idle_since
+    wait_until(seen_again, timeout_s=ENDS_WITHIN_S, what="the open board to count as using its session")
+    assert not stream.ended.is_set()
+    with people.sessions() as session:
+        row = session.scalars(select(WebSession).where(WebSession.id_sha256 == token_digest(page.cookie))).one()
+        row.created_at = datetime.now(UTC) - timedelta(hours=hub_settings.session_absolute_hours, seconds=1)
+        session.commit()
+    wait_until(stream.ended.is_set, timeout_s=ENDS_WITHIN_S, what="the session's stream to close at its absolute end")
+    assert open_stream("nia", session_cookie=page.cookie).response.status_code == 401
