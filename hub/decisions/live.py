@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.db.models import AlertRecord, Device, EntryRecord, StoredEvent
+from hub.db.models import AlertRecord, EntryRecord, StoredEvent
 from hub.decisions.facts import door_facts
-from hub.people.doors import devices_serving
+from hub.people.doors import ServingDevice, devices_serving
 from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
 from hub.rules.alerts import AlertType
 from hub.rules.entries import EntryKind
@@ -72,7 +72,7 @@ def room_state(facts: Sequence[DoorFact], entries: set[str], offline_since: date
     return RoomState.IDLE, latest
 
 
-def _offline_since(session: Session, serving: list[Device]) -> datetime | None:
+def _offline_since(session: Session, serving: list[ServingDevice]) -> datetime | None:
     if not serving:
         return None
     for device in serving:
