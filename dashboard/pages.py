@@ -38,7 +38,7 @@ PAGE_ROUTERS = (sign_in.router, landing.router, record.router, tablets.router, b
                 thresholds.router)
 """Every router of pages, in the order they are matched. A new page module adds its router here."""
 
-NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")
+NOT_PAGES = ("/api/", "/api-docs/", "/docs", "/openapi.json")
 """Paths whose errors stay JSON: the API and its own documentation."""
 
 TITLES = {

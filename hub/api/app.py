@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from dashboard.pages import mount_dashboard
 from hub.api.broker import LiveLink
+from hub.api.docs import mount_api_docs
 from hub.api.routes import (
     accounts,
     alerts,
@@ -56,6 +57,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         "check-ins; entry decisions; the night summary; each home's escalation ladder and its rooms' environment "
         "limits.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.sessions = make_session_factory(engine)
@@ -64,5 +67,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
                    room_entries, summary, timelines, cases, checkpoints, home_settings):
         app.include_router(module.router, prefix="/api/v1")
     # The pages people use, on the same process and the same dependencies as the API.
+    mount_api_docs(app)
     mount_dashboard(app)
     return app
