@@ -1,6 +1,8 @@
 """The API on a real database: what a client sees, who may see it, and a 4xx with a reason for bad input."""
 
+import gc
 import json
+import weakref
 from typing import Any
 
 import pytest
@@ -242,3 +244,15 @@ def test_a_time_without_offset_is_read_in_the_home_zone(hub_settings: HubSetting
     with TestClient(create_app(settings)) as paris:
         page = paris.get("/api/v1/events", params={"from": "2026-11-26T02:00:09"}, headers=people.auth("meg")).json()
     assert [event["seq"] for event in page["events"]] == [7, 8]
+
+
+def test_an_app_let_go_lets_go_of_its_broker_link(hub_settings: HubSettings, people: People) -> None:
+    """Nothing process-wide (FastAPI's caches of endpoints among them) may keep an app, and with it its broker link
+    and sockets: a process that makes many apps, the test run itself, would run out of descriptors."""
+    app = create_app(hub_settings)
+    with TestClient(app) as client:
+        assert client.get("/docs").status_code == 200
+        link = weakref.ref(app.state.live)
+    del app, client
+    gc.collect()
+    assert link() is None
