@@ -2,12 +2,16 @@
 Server-Sent Events client of the hub API, while other doors add a background of events.
 
     .venv/bin/python bench/alert_latency.py [--entries 1000] [--doors 50] [--background-rate 1000]
+                                            [--every 0.15] [--hold 1.0] [--back-to-back]
                                             [--database sqlite|postgresql]
 
-The entries go round the home's doors (`--doors`), one at a time: each door opens with no knock (an unpermitted
-entry: "no knock") and closes again, and the next entry waits for the alert of the one before. In the same run, a
-plain MQTT subscriber on the doors' event topics gives the broker's own publish → subscribe latency for the very
-same messages: the floor. Prints p50 / p95 / p99 of both, and the target (p99 ≤ 100 ms).
+The entries go round the home's doors (`--doors`); each door opens with no knock (an unpermitted entry: "no knock")
+and closes again. By default they come on a schedule whatever the hub does (open loop: one every `--every` seconds,
+each door closing `--hold` seconds after it opened), so a slow alert cannot slow the entries after it and hide
+itself. With `--back-to-back` (the design of earlier runs) each entry waits for the alert of the one before, its
+door closing at once, so every opening lands on the hub re-deciding the entry before it as that door closes.
+In the same run, a plain MQTT subscriber on the doors' event topics gives the broker's own publish → subscribe
+latency for the very same messages: the floor. Prints p50 / p95 / p99 of both, and the target (p99 ≤ 100 ms).
 """
 
 import argparse
@@ -103,7 +107,7 @@ class HubTopic:
     """A plain subscriber on the hub's alerts topic: when the worker's alert left it, before the API's stream."""
 
     def __init__(self, port: int) -> None:
-        self.arrivals: list[float] = []
+        self.arrivals: list[tuple[float, dict]] = []
         self.client = connected_client(port)
         self.client.on_message = self._on_message
         self.client.subscribe(alerts_topic(SITE), qos=1)
@@ -111,7 +115,7 @@ class HubTopic:
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         alert = json.loads(message.payload)
         if alert["type"] == "unpermitted_entry" and alert["change"] == "raised":
-            self.arrivals.append(time.monotonic())
+            self.arrivals.append((time.monotonic(), alert))
 
 
 class Floor:
@@ -144,11 +148,92 @@ def background_load(port: int, messages: list[tuple[str, bytes]], rate: float, s
     client.disconnect()
 
 
+class DoorEvents:
+    """The alerting doors' signed events, each chained on the door's last; when each was published."""
+
+    def __init__(self, doors: list[SignedDevice]) -> None:
+        self.doors = doors
+        self.chains = {door.device_id: (GENESIS_PREV, 0) for door in doors}
+        self.published: dict[tuple[str, int], float] = {}
+
+    def publish(self, client: mqtt.Client, door: SignedDevice, kind: EventType) -> float:
+        prev, seq = self.chains[door.device_id]
+        body = event_body(device=door.device_id, seq=seq + 1, prev=prev, boot="latency", mono_ms=seq + 1,
+                          ts_ms=int(time.time() * 1000), type=kind, door="d1")
+        self.chains[door.device_id] = (chain_hash(signed_bytes(body)), seq + 1)
+        payload = seal(door.key, "event", body)
+        sent = self.published[(door.device_id, seq + 1)] = time.monotonic()
+        client.publish(device_topic(SITE, door.device_id, DeviceChannel.EVENT), payload, qos=1)
+        return sent
+
+
+def back_to_back(client: mqtt.Client, door_events: DoorEvents, entries: int, stream: AlertStream,
+                 hub_topic: HubTopic, workdir: Path) -> tuple[list[float], list[float]]:
+    latencies: list[float] = []
+    on_hub_topic: list[float] = []
+    for entry in range(entries + 1):  # the first opening warms the path up and is not counted
+        door = door_events.doors[entry % len(door_events.doors)]
+        before = len(stream.arrivals)
+        sent = door_events.publish(client, door, EventType.DOOR_OPENED)
+        deadline = time.monotonic() + 10
+        while len(stream.arrivals) == before and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        if len(stream.arrivals) == before:
+            raise RuntimeError(f"no alert for entry {entry}; see {workdir / 'hub.log'}")
+        if entry:
+            latencies.append((stream.arrivals[before][0] - sent) * 1000)
+            # Entries go one at a time, so the n-th alert on the hub's topic is this entry's.
+            if len(hub_topic.arrivals) > before:
+                on_hub_topic.append((hub_topic.arrivals[before][0] - sent) * 1000)
+        time.sleep(0.005)
+        door_events.publish(client, door, EventType.DOOR_CLOSED)
+        time.sleep(0.005)
+    return latencies, on_hub_topic
+
+
+def on_schedule(client: mqtt.Client, door_events: DoorEvents, entries: int, every: float, hold: float,
+                stream: AlertStream, hub_topic: HubTopic) -> tuple[list[float], list[float]]:
+    """Entries on a fixed schedule, whatever the hub does; each alert is matched to its opening by room, in order
+    (each door has a room of its own, and each opening raises an alert of its own)."""
+    due: list[tuple[float, int, EventType]] = [(n * every, n, EventType.DOOR_OPENED) for n in range(entries + 1)]
+    due += [(n * every + hold, n, EventType.DOOR_CLOSED) for n in range(entries + 1)]
+    due.sort()
+    opened: dict[str, list[float]] = {}
+    started = time.monotonic()
+    for at, entry, kind in due:
+        delay = started + at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        door = door_events.doors[entry % len(door_events.doors)]
+        sent = door_events.publish(client, door, kind)
+        if kind is EventType.DOOR_OPENED:
+            opened.setdefault(door.room, []).append(sent)
+    deadline = time.monotonic() + 30
+    while len(stream.arrivals) < entries + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = opened[door_events.doors[0].room][0]  # the first opening warms the path up and is not counted
+
+    def matched(arrivals: list[tuple[float, dict]]) -> list[float]:
+        by_room: dict[str, list[float]] = {}
+        for arrived, alert in arrivals:
+            by_room.setdefault(alert["room"], []).append(arrived)
+        if any(len(by_room.get(room, [])) != len(sent) for room, sent in opened.items()):
+            raise RuntimeError("an opening has no alert, or an alert no opening: cannot match them by room")
+        return [(arrived - sent) * 1000 for sent, arrived in sorted(
+            pair for room, sent_times in opened.items() for pair in zip(sent_times, by_room[room]) if pair[0] != first)]
+
+    return matched(stream.arrivals), matched(hub_topic.arrivals)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--doors", type=int, default=50, help="doors the entries go round")
     parser.add_argument("--background-rate", type=float, default=1000.0, help="background events per second")
+    parser.add_argument("--every", type=float, default=0.15, help="seconds between entries (open loop)")
+    parser.add_argument("--hold", type=float, default=1.0, help="seconds each door stays open (open loop)")
+    parser.add_argument("--back-to-back", action="store_true",
+                        help="each entry waits for the alert of the one before, its door closing at once")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
 
@@ -176,41 +261,19 @@ def main() -> None:
         floor = Floor(broker.port, doors)
         hub_topic = HubTopic(broker.port)
         client = connected_client(broker.port)
-        seconds = args.entries * 0.06 + 30
+        seconds = args.entries * (0.06 if args.back_to_back else args.every) + args.hold + 30
         load = signed_events(background, int(args.background_rate * seconds / len(background)) + 1)
         threading.Thread(target=background_load, args=(broker.port, load, args.background_rate, stop),
                          daemon=True).start()
         time.sleep(2)  # the background is running
 
-        chains = {door.device_id: (GENESIS_PREV, 0) for door in doors}
-        latencies: list[float] = []
-        on_hub_topic: list[float] = []
-        published: dict[tuple[str, int], float] = {}
-        for entry in range(args.entries + 1):  # the first opening warms the path up and is not counted
-            door = doors[entry % len(doors)]
-            topic = device_topic(SITE, door.device_id, DeviceChannel.EVENT)
-            for kind in (EventType.DOOR_OPENED, EventType.DOOR_CLOSED):
-                prev, seq = chains[door.device_id]
-                body = event_body(device=door.device_id, seq=seq + 1, prev=prev, boot="latency", mono_ms=seq + 1,
-                                  ts_ms=int(time.time() * 1000), type=kind, door="d1")
-                chains[door.device_id] = (chain_hash(signed_bytes(body)), seq + 1)
-                payload = seal(door.key, "event", body)
-                before = len(stream.arrivals)
-                published[(door.device_id, seq + 1)] = time.monotonic()
-                client.publish(topic, payload, qos=1)
-                if kind is EventType.DOOR_OPENED:
-                    deadline = time.monotonic() + 10
-                    while len(stream.arrivals) == before and time.monotonic() < deadline:
-                        time.sleep(0.0005)
-                    if len(stream.arrivals) == before:
-                        raise RuntimeError(f"no alert for entry {entry}; see {workdir / 'hub.log'}")
-                    if entry:
-                        sent = published[(door.device_id, seq + 1)]
-                        latencies.append((stream.arrivals[before][0] - sent) * 1000)
-                        # Entries go one at a time, so the n-th alert on the hub's topic is this entry's.
-                        if len(hub_topic.arrivals) > before:
-                            on_hub_topic.append((hub_topic.arrivals[before] - sent) * 1000)
-                time.sleep(0.005)
+        door_events = DoorEvents(doors)
+        if args.back_to_back:
+            latencies, on_hub_topic = back_to_back(client, door_events, args.entries, stream, hub_topic, workdir)
+        else:
+            latencies, on_hub_topic = on_schedule(client, door_events, args.entries, args.every, args.hold, stream,
+                                                  hub_topic)
+        published = door_events.published
         time.sleep(1)
         floors = [(floor.arrivals[key] - sent) * 1000 for key, sent in published.items() if key in floor.arrivals]
     finally:
@@ -226,7 +289,9 @@ def main() -> None:
         if postgres:
             postgres.stop()
 
-    print(f"{len(latencies)} unpermitted entries on {args.database}, background {args.background_rate:,.0f} events/s")
+    pace = "back to back" if args.back_to_back else f"one every {args.every:g} s, each door open {args.hold:g} s"
+    print(f"{len(latencies)} unpermitted entries on {args.database} ({pace}), "
+          f"background {args.background_rate:,.0f} events/s")
     print(f"{'path':<36}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for name, values in (("broker publish → subscribe (floor)", floors),
                          ("door.opened → alert on hub's topic", on_hub_topic),
