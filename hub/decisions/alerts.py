@@ -151,7 +151,12 @@ def apply_change(
     """Apply the hub's transition `change` to `record` as it stands in the database: the row (conditionally), a line
     of history and a hub chain event. A person's change landing first makes it read again and re-decide; a refusal
     writes nothing. Returns what to publish once the transaction commits."""
-    ladder = alert_ladder(session, record.site, record.type, default)
+    return _apply(session, chain, record, change, alert_ladder(session, record.site, record.type, default))
+
+
+def _apply(session: Session, chain: HubChain, record: AlertRecord,
+           change: Callable[[AlertState, EscalationLadder], Transition | Refusal],
+           ladder: EscalationLadder) -> list[AlertMessage]:
     for _attempt in range(WRITER_ATTEMPTS):
         before = alert_state(record)
         moved = change(before, ladder)
@@ -169,11 +174,15 @@ def escalate_due(
 ) -> list[AlertMessage]:
     """Send every ladder step due at `now` that has not been sent, oldest first. With none due (the home's ladder
     changed since the alert was raised), only its next look is rescheduled by the ladder now in force."""
-    ladder = alert_ladder(session, record.site, record.type, default)
+    return _escalate(session, chain, record, now, alert_ladder(session, record.site, record.type, default))
+
+
+def _escalate(session: Session, chain: HubChain, record: AlertRecord, now: datetime,
+              ladder: EscalationLadder) -> list[AlertMessage]:
     messages = []
     for index, _step in due_escalations(alert_state(record), ladder, now):
-        messages += apply_change(session, chain, record,
-                                 lambda state, ladder, index=index: escalate(state, ladder, index, now), default)
+        messages += _apply(session, chain, record,
+                           lambda state, ladder, index=index: escalate(state, ladder, index, now), ladder)
     if not messages:
         reschedule(session, record, ladder)
     return messages
@@ -214,7 +223,7 @@ def raise_once(
     except IntegrityError:
         return []  # another writer raised it first: it is active, which is all that was asked
     messages = [_recorded(session, chain, record, transition.change)]
-    return messages + escalate_due(session, chain, record, at, default)
+    return messages + _escalate(session, chain, record, at, ladder)
 
 
 def clear_active(session: Session, chain: HubChain, type: AlertType, subject: str, at: datetime, note: str,

@@ -19,7 +19,6 @@ from hub.decisions.alerts import AlertRaise, clear_active, raise_once
 from hub.decisions.facts import (
     DEFAULT_VERSION,
     VACANT,
-    door_facts,
     facts_around,
     help_alerts_at,
     occupant_at,
@@ -90,11 +89,13 @@ def _decide(session: Session, opened: StoredEvent, context: EntryContext,
             previous: EntryDecision | None = None) -> EntryDecision | None:
     """The decision for the opening as the facts now stand; with `previous`, None when nothing changed."""
     assert opened.room is not None
-    (fact,) = door_facts(session, [opened])
+    facts = facts_around(session, opened)
+    # The opening is among its own facts (its door, an entry type, inside the look-back), its clock corrected.
+    fact = next(fact for fact in facts if fact.id == str(opened.id))
     resident = occupant_at(session, opened.site, opened.room, fact.at)
     arguments = dict(
         door_opened=fact,
-        facts=facts_around(session, opened),
+        facts=facts,
         preferences=preferences_at(session, resident, fact.at),
         roster=roster_around(session, opened.site, fact.at),
         room=room_context(session, opened.site, opened.room, resident, context.default_zone),
