@@ -200,12 +200,15 @@ class NightRounds:
             findings = Findings()
             for device in self._devices(session):
                 for door, room in sorted(device.doors.items()):
-                    last = session.scalar(
-                        select(StoredEvent).where(StoredEvent.device == device.id, StoredEvent.door == door,
-                                                  StoredEvent.type.in_([str(t) for t in DOOR_TYPES]),
-                                                  StoredEvent.ts_ms <= ms_of(at))
-                        .order_by(StoredEvent.ts_ms.desc(), StoredEvent.seq.desc()).limit(1)
-                    )
+                    # Newest first on the (device, type, seq) index, a type at a time (no time bound, which would
+                    # lead the planner to the (device, ts_ms) index): by time, a door not opened for days walked
+                    # every reading since.
+                    found = [row for type in DOOR_TYPES if (row := session.scalar(
+                        select(StoredEvent).where(StoredEvent.device == device.id, StoredEvent.type == type,
+                                                  StoredEvent.door == door)
+                        .order_by(StoredEvent.seq.desc()).limit(1)
+                    )) is not None]
+                    last = max(found, key=lambda row: (row.ts_ms, row.seq), default=None)
                     facts = door_facts(session, [last]) if last is not None else []
                     held = doors_held_open(facts, at, self.settings.door_held_open_s)
                     subject = f"door:{device.id}:{door}"
