@@ -43,7 +43,7 @@ from hub.live import AlertMessage
 from hub.people.environment_limits import room_limits
 from hub.rules.alerts import AlertType
 from hub.rules.entries import UNIDENTIFIED, EntryKind
-from hub.rules.environment import Reading, excursions
+from hub.rules.environment import Reading, excursions, outside
 from hub.rules.facts import DoorFact
 from hub.rules.presence import CheckIn, devices_offline, doors_held_open, lone_workers_overdue
 from hub.rules.welfare import welfare_prompt
@@ -53,7 +53,6 @@ from protocol.topics import hub_topic
 
 log = logging.getLogger(__name__)
 
-DOOR_TYPES = (EventType.DOOR_OPENED, EventType.DOOR_CLOSED)
 WELFARE_TYPES = (EventType.CONSENT_DECLINED, EventType.CONSENT_GRANTED, EventType.DOOR_OPENED)
 PRESENCE_REACH = timedelta(hours=12)
 WELFARE_REACH = timedelta(hours=24)
@@ -74,6 +73,22 @@ class Findings:
 
 def _rooms_of(messages: list[AlertMessage]) -> set[tuple[str, str]]:
     return {(message.site, message.room) for message in messages if message.room}
+
+
+def _standing_open(session: Session, device: str, door: str) -> StoredEvent | None:
+    """The door's last opening when no closing came after it (by seq: a device's own order), else None. Index
+    seeks on (device, type, seq), newest first: by time on (device, ts_ms), a door not opened for days walked every
+    reading since, and most doors, closed, need no clock correction."""
+    opening = session.scalar(select(StoredEvent).where(
+        StoredEvent.device == device, StoredEvent.type == EventType.DOOR_OPENED, StoredEvent.door == door,
+    ).order_by(StoredEvent.seq.desc()).limit(1))
+    if opening is None:
+        return None
+    closed = session.scalar(select(StoredEvent.id).where(
+        StoredEvent.device == device, StoredEvent.type == EventType.DOOR_CLOSED, StoredEvent.door == door,
+        StoredEvent.seq > opening.seq,
+    ).limit(1))
+    return opening if closed is None else None
 
 
 def _single_room(device: Device) -> str | None:
@@ -200,16 +215,8 @@ class NightRounds:
             findings = Findings()
             for device in self._devices(session):
                 for door, room in sorted(device.doors.items()):
-                    # Newest first on the (device, type, seq) index, a type at a time (no time bound, which would
-                    # lead the planner to the (device, ts_ms) index): by time, a door not opened for days walked
-                    # every reading since.
-                    found = [row for type in DOOR_TYPES if (row := session.scalar(
-                        select(StoredEvent).where(StoredEvent.device == device.id, StoredEvent.type == type,
-                                                  StoredEvent.door == door)
-                        .order_by(StoredEvent.seq.desc()).limit(1)
-                    )) is not None]
-                    last = max(found, key=lambda row: (row.ts_ms, row.seq), default=None)
-                    facts = door_facts(session, [last]) if last is not None else []
+                    opening = _standing_open(session, device.id, door)
+                    facts = door_facts(session, [opening]) if opening is not None else []
                     held = doors_held_open(facts, at, self.settings.door_held_open_s)
                     subject = f"door:{device.id}:{door}"
                     if held:
@@ -270,11 +277,15 @@ class NightRounds:
                     StoredEvent.device == device.id, StoredEvent.type == EventType.ENV_READING,
                     StoredEvent.ts_ms >= ms_of(at - reach), StoredEvent.ts_ms <= ms_of(at),
                 )))
+                # Placing readings in time costs queries for the device's clock: only a room with a reading out of
+                # range needs it (most rooms, most rounds, have none).
+                any_out = any(outside(limits, fact.data["temp_c_x100"], fact.data["rh_x100"])
+                              for fact in (door_fact(row) for row in rows))
                 readings = [
                     Reading(at=fact.at, temp_c_x100=fact.data["temp_c_x100"], rh_x100=fact.data["rh_x100"],
                             fact=fact.id)
                     for fact in door_facts(session, rows) if fact.at <= at
-                ]
+                ] if any_out else []
                 still_out = {e.kind: e for e in excursions(readings, limits) if e.end is None}
                 for kind in ("too_cold", "too_hot", "too_dry", "too_humid"):
                     subject = f"{room_subject(device.site, room)}:{kind}"

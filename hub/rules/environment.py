@@ -55,6 +55,13 @@ class Excursion(Frozen):
     readings: tuple[str, ...] = Field(default=(), title="Ids of the readings it rests on")
 
 
+def outside(limits: EnvironmentLimits, temp_c_x100: int, rh_x100: int) -> bool:
+    """Whether values are out of the limits at all: with none out, a room has no excursion, whenever its readings
+    were taken (so their times need not be placed to know it)."""
+    return not (limits.temp_min_c_x100 <= temp_c_x100 <= limits.temp_max_c_x100
+                and limits.rh_min_x100 <= rh_x100 <= limits.rh_max_x100)
+
+
 def _tests(limits: EnvironmentLimits) -> dict[ExcursionKind, tuple[Callable[[Reading], bool], Callable[[Reading], int], bool]]:
     """Per kind: is a reading out, its value, and whether lower is worse."""
     return {

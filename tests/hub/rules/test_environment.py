@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.rules.environment import EnvironmentLimits, Excursion, ExcursionKind, Reading, excursions
+from hub.rules.environment import EnvironmentLimits, Excursion, ExcursionKind, Reading, excursions, outside
 
 START = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
@@ -55,3 +55,16 @@ def test_a_room_can_override_the_limits() -> None:
     found = excursions(readings([(1900, 5000)] * 3 + [(2100, 5000)]), limits)
     assert found == [Excursion(kind=ExcursionKind.TOO_COLD, start=at(0), end=at(15), worst_x100=1900, readings=("env#0", "env#1", "env#2"))]
     assert excursions(readings([(1900, 5000)] * 3 + [(2100, 5000)])) == []
+
+
+@pytest.mark.parametrize(("temp", "rh", "out"), [
+    (2100, 5000, False), (1800, 3000, False), (2600, 7000, False),  # the limits themselves are in range
+    (1799, 5000, True), (2601, 5000, True), (2100, 2999, True), (2100, 7001, True),
+])
+def test_values_outside_the_limits_are_told_without_their_times(temp: int, rh: int, out: bool) -> None:
+    limits = EnvironmentLimits()
+    assert outside(limits, temp, rh) is out
+    # The quick look agrees with the excursion rule: a run of such readings is an excursion exactly when out.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    run = [Reading(at=start + timedelta(minutes=m), temp_c_x100=temp, rh_x100=rh) for m in range(0, 40, 5)]
+    assert bool(excursions(run, limits)) is out
