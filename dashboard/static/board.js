@@ -304,6 +304,35 @@
              ". What you see may be out of date.");
   }
 
+  // A refused stream is either the hub (503 while it has lost its broker: try again) or the sign-in that ended
+  // (sign-out, its time is up, the account disabled): then no retry helps, and the carer must be told at once.
+  function signedOut() {
+    if (source) {
+      source.close();
+      source = null;
+    }
+    showLive(false, "Signed out: this board is not live and shows no new alerts. Sign in again.");
+    if (!liveBox.querySelector("[data-sign-in-again]")) {
+      var again = document.createElement("a");
+      again.href = "/sign-in?next=" + encodeURIComponent("/board");
+      again.className = "button";
+      again.setAttribute("data-sign-in-again", "");
+      again.textContent = "Sign in again";
+      liveBox.appendChild(again);
+    }
+  }
+
+  function retryOrSignedOut() {
+    window.fetch("/api/v1/accounts/me", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        if (response.status === 401) {
+          signedOut();
+        } else {
+          retry();
+        }
+      }, retry);
+  }
+
   function retry() {
     if (source) {
       source.close();
@@ -376,7 +405,7 @@
       // CONNECTING: the browser tries again by itself. CLOSED (refused, e.g. 503 while the hub has lost its
       // broker): it will not, so we do, waiting longer each time.
       if (source && source.readyState === EventSource.CLOSED) {
-        retry();
+        retryOrSignedOut();
       }
     });
   }

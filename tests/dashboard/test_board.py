@@ -445,3 +445,29 @@ def test_the_board_works_without_javascript(dashboard: Dashboard, browser: Brows
     resolved = alert_row(people, "a1")
     assert (resolved.acknowledged_by, resolved.resolved_by) == ("sam", "sam")
     assert alert_row(people, "mine").acknowledged_by is None
+
+
+def test_a_board_whose_sign_in_ends_says_so_at_once_and_offers_to_sign_in_again(
+        hub_settings: HubSettings, people: People, browser: Browser) -> None:
+    """A board left open after its sign-in ended (here the account is disabled) must not sit on "reconnecting":
+    nothing new will ever reach it, and the carer must know."""
+    enrol_second_factors(people, SECOND_FACTOR)
+    settings = hub_settings.model_copy(update={"live_heartbeat_s": 1.0, "live_retry_ms": 500})
+    app = create_app(settings)
+    with serving(app) as url:
+        dashboard = Dashboard(url, app, settings, people)
+        context = browser.new_context(base_url=url)
+        try:
+            page = context.new_page()
+            dashboard.sign_in_page(page, "sam")
+            live_words = page.locator("#live-words")
+            expect(live_words).to_have_text("Live: changes appear here as they happen.")
+            with httpx.Client(base_url=url) as client:
+                disabled = client.post(f"/api/v1/accounts/{dashboard.account('sam').id}/disable",
+                                       headers=people.auth("admin"))
+                assert disabled.status_code == 200
+            expect(live_words).to_have_text(
+                "Signed out: this board is not live and shows no new alerts. Sign in again.", timeout=20_000)
+            expect(page.get_by_role("link", name="Sign in again")).to_have_attribute("href", "/sign-in?next=%2Fboard")
+        finally:
+            context.close()
