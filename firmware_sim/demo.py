@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
             f"  devices, status, last seen {base}/api/v1/devices\n"
             f"  events as stored           {base}/api/v1/events?site={SITE}\n"
             f"  logs                       {args.data_dir}/hub-worker.log, hub-api.log, broker/mosquitto.log\n"
-            f"Every API call needs a token (or sign in at POST /api/v1/auth/token): "
+            f"Every API call needs a token: the printed ones, or POST /api/v1/auth/token (managers and admins add "
+            f"their code; a resident signs in there with staff beside them or on their room's tablet): "
             f"curl -H 'Authorization: Bearer <token>' {base}/api/v1/devices\n"
             "Ctrl-C stops it.\n",
             flush=True,
