@@ -38,9 +38,6 @@ class HubChain:
         self.key = key
         self.boot = uuid.uuid4().hex
         self._started = time.monotonic()
-        self._last: tuple[int, str] | None = None
-        """(seq, hash) of the last event this chain appended: the next one's `prev` without a query, whenever the
-        head row still says that seq (a rolled-back append leaves the head behind it, and the hash is read again)."""
 
     def ensure_source(self, session: Session) -> None:
         """Register the hub as a source beside the devices, with its public key, once."""
@@ -67,9 +64,7 @@ class HubChain:
             head = session.get(DeviceHead, HUB_SOURCE, with_for_update=True)
             assert head is not None
         prev = GENESIS_PREV
-        if self._last is not None and self._last[0] == head.max_seq:
-            prev = self._last[1]
-        elif head.max_seq:
+        if head.max_seq:
             prev = session.scalar(
                 select(StoredEvent.hash).where(StoredEvent.device == HUB_SOURCE, StoredEvent.seq == head.max_seq)
             ) or GENESIS_PREV
@@ -81,15 +76,13 @@ class HubChain:
             type=type.value, door=None, data=data,
         )
         body_bytes = signed_bytes(body)
-        hash = chain_hash(body_bytes)
         append_events(session.connection(), [{
             "site": site, "device": HUB_SOURCE, "seq": seq, "type": type.value, "door": None, "room": room,
             "ts_ms": body["ts_ms"], "mono_ms": body["mono_ms"], "boot": self.boot, "prev": prev,
-            "hash": hash, "sig": sign(self.key, body), "signed": body_bytes.decode("utf-8"),
+            "hash": chain_hash(body_bytes), "sig": sign(self.key, body), "signed": body_bytes.decode("utf-8"),
             "received_at": datetime.now(UTC),
         }])
         head.max_seq = head.acked_seq = seq
-        self._last = (seq, hash)
         return seq
 
     def sign_pending(self, session: Session) -> int:

@@ -58,8 +58,10 @@ def vector_payload(index: int) -> bytes:
     return json.dumps(VECTORS["chain"][index]["payload"]).encode()
 
 
-def received(topic: str, payload: bytes, mid: int = 1, retain: bool = False) -> ReceivedMessage:
-    return ReceivedMessage(topic, payload, mid, 1, retain, datetime.now(UTC))
+def received(topic: str, payload: bytes, mid: int = 1, retain: bool = False,
+             at: datetime | None = None) -> ReceivedMessage:
+    """A message as the hub's MQTT adapter hands it over, received now or at `at` (a test's own clock)."""
+    return ReceivedMessage(topic, payload, mid, 1, retain, at or datetime.now(UTC))
 
 
 def signed_chain(
