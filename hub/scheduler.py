@@ -24,8 +24,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.chain import HubChain
 from hub.core.config import HubSettings
-from hub.db.models import AlertRecord, Device, EntryRecord, PendingHubEvent, StoredEvent, Tenancy
+from hub.db.models import (
+    AlertRecord,
+    Device,
+    EntryRecord,
+    PendingHubEvent,
+    RoomEnvironmentLimits,
+    StoredEvent,
+    Tenancy,
+)
 from hub.db.models import CheckIn as CheckInRow
+from hub.db.bulk import newest_seqs, stored_pairs
 from hub.decisions.alerts import (
     AlertRaise,
     alert_ladder,
@@ -40,11 +49,10 @@ from hub.decisions.live import LiveBoard
 from hub.evidence.checkpoints import checkpoint_payload, make_checkpoint
 from hub.evidence.retention import RetentionSettings, purge
 from hub.live import AlertMessage
-from hub.people.environment_limits import room_limits
+from hub.people.environment_limits import limits_of
 from hub.rules.alerts import AlertType
 from hub.rules.entries import UNIDENTIFIED, EntryKind
 from hub.rules.environment import Reading, excursions, outside
-from hub.rules.facts import DoorFact
 from hub.rules.presence import CheckIn, devices_offline, doors_held_open, lone_workers_overdue
 from hub.rules.welfare import welfare_prompt
 from protocol.events import EventType
@@ -73,22 +81,6 @@ class Findings:
 
 def _rooms_of(messages: list[AlertMessage]) -> set[tuple[str, str]]:
     return {(message.site, message.room) for message in messages if message.room}
-
-
-def _standing_open(session: Session, device: str, door: str) -> StoredEvent | None:
-    """The door's last opening when no closing came after it (by seq: a device's own order), else None. Index
-    seeks on (device, type, seq), newest first: by time on (device, ts_ms), a door not opened for days walked every
-    reading since, and most doors, closed, need no clock correction."""
-    opening = session.scalar(select(StoredEvent).where(
-        StoredEvent.device == device, StoredEvent.type == EventType.DOOR_OPENED, StoredEvent.door == door,
-    ).order_by(StoredEvent.seq.desc()).limit(1))
-    if opening is None:
-        return None
-    closed = session.scalar(select(StoredEvent.id).where(
-        StoredEvent.device == device, StoredEvent.type == EventType.DOOR_CLOSED, StoredEvent.door == door,
-        StoredEvent.seq > opening.seq,
-    ).limit(1))
-    return opening if closed is None else None
 
 
 def _single_room(device: Device) -> str | None:
@@ -187,13 +179,9 @@ class NightRounds:
         def find(session: Session, at: datetime) -> Findings:
             limit = timedelta(seconds=self.settings.device_offline_s)
             devices = self._devices(session)
-            heartbeats: list[DoorFact] = []
-            for device in devices:
-                seq = (device.last_heartbeat or {}).get("seq")
-                row = session.scalar(select(StoredEvent).where(StoredEvent.device == device.id,
-                                                               StoredEvent.seq == seq)) if seq else None
-                if row is not None:
-                    heartbeats.append(door_fact(row))
+            last_beats = [(device.id, seq) for device in devices if (seq := (device.last_heartbeat or {}).get("seq"))]
+            heartbeats = [door_fact(row) for row in session.scalars(
+                select(StoredEvent).where(stored_pairs(last_beats)))] if last_beats else []
             # A device just registered has not had the time to be heard from.
             watched = [d.id for d in devices if d.created_at + limit <= at]
             quiet = {offline.device for offline in devices_offline(watched, heartbeats, at, limit)}
@@ -212,18 +200,24 @@ class NightRounds:
     def doors(self, now: datetime | None = None) -> list[AlertMessage]:
         """Doors open longer than `door_held_open_s`; the alert clears once the door has closed."""
         def find(session: Session, at: datetime) -> Findings:
+            devices = self._devices(session)
+            rooms = {(device.id, door): (device.site, room) for device in devices for door, room in device.doors.items()}
+            # A door stands open when its newest opening has no closing after it, by seq (its device's own order):
+            # most doors, closed, need neither their opening's row nor its clock.
+            newest = newest_seqs(session, rooms, [EventType.DOOR_OPENED, EventType.DOOR_CLOSED])
+            standing = [(device, opened) for (device, _), (opened, closed) in newest.items()
+                        if opened is not None and (closed is None or closed < opened)]
+            openings = list(session.scalars(select(StoredEvent).where(stored_pairs(standing)))) if standing else []
+            held = {(fact.device, fact.door): fact for fact in
+                    doors_held_open(door_facts(session, openings), at, self.settings.door_held_open_s)}
             findings = Findings()
-            for device in self._devices(session):
-                for door, room in sorted(device.doors.items()):
-                    opening = _standing_open(session, device.id, door)
-                    facts = door_facts(session, [opening]) if opening is not None else []
-                    held = doors_held_open(facts, at, self.settings.door_held_open_s)
-                    subject = f"door:{device.id}:{door}"
-                    if held:
-                        findings.raises.append(AlertRaise(device.site, room, AlertType.DOOR_HELD_OPEN, subject,
-                                                          rests_on=(held[0].opened,)))
-                    else:
-                        findings.clears.append((AlertType.DOOR_HELD_OPEN, subject, "The door is closed."))
+            for (device, door), (site, room) in sorted(rooms.items()):
+                subject = f"door:{device}:{door}"
+                if (device, door) in held:
+                    findings.raises.append(AlertRaise(site, room, AlertType.DOOR_HELD_OPEN, subject,
+                                                      rests_on=(held[(device, door)].opened,)))
+                else:
+                    findings.clears.append((AlertType.DOOR_HELD_OPEN, subject, "The door is closed."))
             return findings
         return self._find_then_write(find, now)
 
@@ -231,7 +225,11 @@ class NightRounds:
         """Identified staff inside a room behind a closed door, unheard from for `lone_worker_check_in_s`."""
         def find(session: Session, at: datetime) -> Findings:
             since = at - PRESENCE_REACH
-            records = session.scalars(select(EntryRecord).where(EntryRecord.opened_at >= since)
+            # Only openings someone was identified at can have a lone worker: every revision of those, so the latest
+            # (which may no longer name anyone) is the one that counts.
+            identified = select(EntryRecord.door_opened_event_id).where(EntryRecord.opened_at >= since,
+                                                                        EntryRecord.who != UNIDENTIFIED)
+            records = session.scalars(select(EntryRecord).where(EntryRecord.door_opened_event_id.in_(identified))
                                       .order_by(EntryRecord.revision))
             latest = {record.door_opened_event_id: record for record in records}
             entries = [decision_of(record) for record in latest.values()
@@ -267,32 +265,37 @@ class NightRounds:
         """Rooms out of range for a sustained time, by the room's own limits or the defaults; cleared when back."""
         def find(session: Session, at: datetime) -> Findings:
             findings = Findings()
-            for device in self._devices(session):
-                room = _single_room(device)
-                if room is None:
-                    continue  # a reading has no door: it names a room only when its device serves one
-                limits = room_limits(session, device.site, room)
+            rooms = {device.id: (device.site, room) for device in self._devices(session)
+                     if (room := _single_room(device)) is not None}  # a reading has no door: only a room's device
+            own_limits = {(row.home_id, row.room_id): row for row in session.scalars(select(RoomEnvironmentLimits))}
+            # A room is out of range now only if its newest reading is: most rooms, most rounds, need no more than
+            # that one reading, read for every room at once.
+            newest = newest_seqs(session, [(device, None) for device in rooms], [EventType.ENV_READING])
+            last_readings = [(device, seq) for (device, _), (seq,) in newest.items() if seq is not None]
+            last_reading = {row.device: door_fact(row) for row in session.scalars(
+                select(StoredEvent).where(stored_pairs(last_readings)))} if last_readings else {}
+            for device, (site, room) in sorted(rooms.items()):
+                limits = limits_of(own_limits.get((site, room)))
                 reach = timedelta(seconds=2 * limits.sustained_s + limits.max_gap_s)
-                rows = list(session.scalars(select(StoredEvent).where(
-                    StoredEvent.device == device.id, StoredEvent.type == EventType.ENV_READING,
-                    StoredEvent.ts_ms >= ms_of(at - reach), StoredEvent.ts_ms <= ms_of(at),
-                )))
-                # Placing readings in time costs queries for the device's clock: only a room with a reading out of
-                # range needs it (most rooms, most rounds, have none).
-                any_out = any(outside(limits, fact.data["temp_c_x100"], fact.data["rh_x100"])
-                              for fact in (door_fact(row) for row in rows))
-                readings = [
-                    Reading(at=fact.at, temp_c_x100=fact.data["temp_c_x100"], rh_x100=fact.data["rh_x100"],
-                            fact=fact.id)
-                    for fact in door_facts(session, rows) if fact.at <= at
-                ] if any_out else []
+                last = last_reading.get(device)
+                if last is not None and last.ts_ms >= ms_of(at - reach) and outside(
+                        limits, last.data["temp_c_x100"], last.data["rh_x100"]):
+                    rows = list(session.scalars(select(StoredEvent).where(
+                        StoredEvent.device == device, StoredEvent.type == EventType.ENV_READING,
+                        StoredEvent.ts_ms >= ms_of(at - reach), StoredEvent.ts_ms <= ms_of(at),
+                    )))
+                    readings = [Reading(at=fact.at, temp_c_x100=fact.data["temp_c_x100"],
+                                        rh_x100=fact.data["rh_x100"], fact=fact.id)
+                                for fact in door_facts(session, rows) if fact.at <= at]
+                else:
+                    readings = []
                 still_out = {e.kind: e for e in excursions(readings, limits) if e.end is None}
                 for kind in ("too_cold", "too_hot", "too_dry", "too_humid"):
-                    subject = f"{room_subject(device.site, room)}:{kind}"
+                    subject = f"{room_subject(site, room)}:{kind}"
                     if kind in still_out:
                         excursion = still_out[kind]
                         findings.raises.append(AlertRaise(
-                            device.site, room, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject,
+                            site, room, AlertType.ENVIRONMENT_OUT_OF_RANGE, subject,
                             rests_on=excursion.readings[-20:],
                             sentence=f"The room has been {kind.replace('_', ' ')} since "
                             f"{excursion.start.isoformat(timespec='minutes')} (worst {excursion.worst_x100 / 100:g}).",

@@ -4,7 +4,8 @@ from typing import Any
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Connection, and_, insert, or_
+from sqlalchemy import ColumnElement, Connection, String, and_, column, insert, or_, select, values
+from sqlalchemy.orm import Session
 from sqlalchemy.exc import DBAPIError
 
 from hub.db.models import StoredEvent
@@ -36,3 +37,25 @@ def stored_pairs(pairs: Iterable[tuple[str, int]]) -> ColumnElement[bool]:
     for device, seq in pairs:
         by_device.setdefault(device, []).append(seq)
     return or_(*(and_(StoredEvent.device == device, StoredEvent.seq.in_(seqs)) for device, seqs in by_device.items()))
+
+
+def newest_seqs(session: Session, doors: Iterable[tuple[str, str | None]], types: list[str]
+                ) -> dict[tuple[str, str | None], list[int | None]]:
+    """For each (device, door), the seq of its newest event of each of `types` on that door (on any door, for a
+    door of None), or None: in one statement, whatever the number of doors, each answer an index seek on
+    (device, type, seq), newest first. One statement, not one per door, because a round asks this of every door of
+    a home while the writer is storing: each statement costs the writer a wait for the interpreter."""
+    wanted_doors = sorted(set(doors), key=lambda pair: (pair[0], pair[1] or ""))
+    if not wanted_doors:
+        return {}
+    wanted = values(column("device", String), column("door", String), name="wanted").data(
+        [(device, door or "") for device, door in wanted_doors]).cte("wanted")
+    on_door = or_(wanted.c.door == "", StoredEvent.door == wanted.c.door)
+    newest = [
+        select(StoredEvent.seq).where(StoredEvent.device == wanted.c.device, StoredEvent.type == type, on_door)
+        .order_by(StoredEvent.seq.desc()).limit(1).correlate(wanted).scalar_subquery()
+        for type in types
+    ]
+    found = {(device, door): list(seqs) for device, door, *seqs in session.execute(
+        select(wanted.c.device, wanted.c.door, *newest))}
+    return {(device, door): found[(device, door or "")] for device, door in wanted_doors}

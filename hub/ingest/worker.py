@@ -62,6 +62,8 @@ CHECKED_AHEAD = 16
 """Batches the checker may have ready before the writer takes them; the writer stores what is ready as one
 batch (up to `batch_max`), so the slower the database, the larger its transactions."""
 RETRY_MAX_S = 10.0
+KEYS_FRESH_S = 1.0
+"""How long the checker trusts the device keys it read; the writer checks every key again in its transaction."""
 CATCH_UP = timedelta(days=1)
 """How far back a starting worker looks for door openings stored but never decided (it stopped between commits)."""
 
@@ -97,6 +99,9 @@ class IngestWorker:
         """Held for every database write of the worker process: the writer's batches and the scheduler's rounds."""
         self.context = EntryContext(default_zone=settings.home_time_zone, ladder=DEFAULT_LADDER)
         self._catch_up_due = True
+        self._registry_keys: dict[str, str] = {}
+        """The checker's copy of the registry's keys (its thread alone reads and writes it)."""
+        self._keys_read_at = float("-inf")
 
     def rounds(self) -> NightRounds:
         """The scheduler's rounds, sharing this writer's lock, chain and live board."""
@@ -152,13 +157,22 @@ class IngestWorker:
             batch.extend(later)
 
     def _registered_keys(self, devices: set[str]) -> dict[str, str]:
-        try:
-            with self.sessions() as session:
-                return dict(session.execute(select(Device.id, Device.public_key).where(Device.id.in_(devices))).all())
-        except SQLAlchemyError:
-            # Not a failure of the batch: the writer verifies in its transaction whatever was not verified here.
-            log.warning("could not read device keys ahead of the writer", exc_info=True)
-            return {}
+        """The devices' keys as the registry held them at most KEYS_FRESH_S ago: read again only when older, or
+        for a device not seen since, because a read per batch costs the writer (its statements wait for the
+        interpreter meanwhile) and a key out of date costs nothing but a second verification by the writer."""
+        if time.monotonic() >= self._keys_read_at + KEYS_FRESH_S:
+            self._registry_keys.clear()
+            self._keys_read_at = time.monotonic()
+        missing = devices - self._registry_keys.keys()
+        if missing:
+            try:
+                with self.sessions() as session:
+                    self._registry_keys.update(session.execute(
+                        select(Device.id, Device.public_key).where(Device.id.in_(missing))).all())
+            except SQLAlchemyError:
+                # Not a failure of the batch: the writer verifies in its transaction whatever was not verified here.
+                log.warning("could not read device keys ahead of the writer", exc_info=True)
+        return {device: self._registry_keys[device] for device in devices if device in self._registry_keys}
 
     def _take(self) -> list[ReceivedMessage]:
         try:

@@ -21,15 +21,11 @@ def get_room(session: Session, home_id: str, room_id: str) -> Room:
 
 
 def limits_of(row: RoomEnvironmentLimits | None) -> EnvironmentLimits:
+    """The limits in force for a room: its own row's, or the defaults when it has none."""
     if row is None:
         return EnvironmentLimits()
     return EnvironmentLimits(temp_min_c_x100=row.min_temp_c_x100, temp_max_c_x100=row.max_temp_c_x100,
                              rh_min_x100=row.min_rh_x100, rh_max_x100=row.max_rh_x100, sustained_s=row.sustained_s)
-
-
-def room_limits(session: Session, home_id: str, room_id: str) -> EnvironmentLimits:
-    """The limits in force for the room: its own, or the defaults."""
-    return limits_of(session.get(RoomEnvironmentLimits, (home_id, room_id)))
 
 
 def set_room_limits(session: Session, home_id: str, room_id: str, limits: EnvironmentLimits,

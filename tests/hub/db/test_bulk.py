@@ -7,13 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.db.bulk import append_events
+from hub.db.bulk import append_events, newest_seqs
 from hub.db.models import StoredEvent
 from tests.hub.conftest import DEVICE, SITE
 
 
-def row(seq: int, signed: str) -> dict:
-    return {"site": SITE, "device": DEVICE, "seq": seq, "type": "x.test", "door": "d1", "room": "room-12",
+def row(seq: int, signed: str, type: str = "x.test", door: str | None = "d1") -> dict:
+    return {"site": SITE, "device": DEVICE, "seq": seq, "type": type, "door": door, "room": "room-12",
             "ts_ms": 1, "mono_ms": 2, "boot": "b", "prev": "p", "hash": f"h{seq}", "sig": "s", "signed": signed,
             "received_at": datetime(2026, 11, 26, 1, 2, 3, 456789, tzinfo=UTC)}
 
@@ -35,3 +35,20 @@ def test_a_taken_pair_is_an_integrity_error(registered: sessionmaker[Session]) -
         session.commit()
     with registered() as session, pytest.raises(IntegrityError):
         append_events(session.connection(), [row(1, "{}")])
+
+
+def test_the_newest_of_each_type_on_each_door(registered: sessionmaker[Session]) -> None:
+    """What the rounds ask of every door at once: the newest opening and closing per door, by seq."""
+    with registered() as session:
+        append_events(session.connection(), [
+            row(1, "{}", "door.opened", "d1"), row(2, "{}", "door.closed", "d1"), row(3, "{}", "door.opened", "d1"),
+            row(4, "{}", "door.opened", "d2"), row(5, "{}", "door.closed", "d2"), row(6, "{}", "env.reading", None),
+        ])
+        session.commit()
+    with registered() as session:
+        newest = newest_seqs(session, [(DEVICE, "d1"), (DEVICE, "d2"), (DEVICE, "d3"), ("unheard-of", "d1")],
+                             ["door.opened", "door.closed"])
+        readings = newest_seqs(session, [(DEVICE, None)], ["env.reading", "door.closed"])
+    assert newest == {(DEVICE, "d1"): [3, 2], (DEVICE, "d2"): [4, 5], (DEVICE, "d3"): [None, None],
+                      ("unheard-of", "d1"): [None, None]}
+    assert readings == {(DEVICE, None): [6, 5]}  # no door named: on any door

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.models import Device, DeviceHead, RejectedMessage, StoredEvent
 from hub.ingest.gaps import find_gaps
-from hub.ingest.store import BatchOutcome, VerifyKeys, store_batch
+from hub.ingest.store import BatchOutcome, VerifyKeys, check_batch, store_batch, store_checked
 from hub.registry import retire_device
-from protocol.signing import chain_hash, signed_bytes
+from protocol.signing import chain_hash, generate_private_key, public_key_b64, signed_bytes
 from tests.hub.conftest import (
     DEVICE,
     EVENT_TOPIC,
@@ -185,3 +185,24 @@ def test_a_topic_outside_the_contract_is_recorded(registered: sessionmaker[Sessi
     store(registered, [received("threshold/v1/oakwood/device/door-0007/receipt", b"{}"),
                        received("elsewhere/thing", b"{}")])
     assert reasons(registered) == ["unexpected_topic", "bad_topic"]
+
+
+def test_the_writer_verifies_again_when_the_checker_read_another_key(registered: sessionmaker[Session]) -> None:
+    """The worker's checker verifies ahead with keys it read up to a second before; what the writer stores rests on
+    the key the registry holds in its own transaction."""
+    keys = VerifyKeys()
+    old_key = generate_private_key()
+    signed_with_old = signed_chain(old_key, DEVICE, range(1, 2))[1]
+    passed_ahead = check_batch([received(EVENT_TOPIC, signed_with_old)],
+                               lambda _devices: {DEVICE: public_key_b64(old_key)}, keys)
+    with registered() as session:
+        outcome = store_checked(session, passed_ahead, keys)
+        session.commit()
+    assert [rejection.reason for rejection in outcome.rejected] == ["bad_signature"]
+
+    failed_ahead = check_batch([received(EVENT_TOPIC, vector_payload(0))],
+                               lambda _devices: {DEVICE: public_key_b64(old_key)}, keys)
+    with registered() as session:
+        outcome = store_checked(session, failed_ahead, keys)
+        session.commit()
+    assert (outcome.stored, outcome.rejected) == (1, [])  # the registry's key, read by the writer, holds
