@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.signed_load import SignedDevice, connected_client, make_devices, signed_events  # noqa: E402
+from bench.signed_load import HEARTBEAT, SignedDevice, connected_client, make_devices, signed_events  # noqa: E402
 from firmware_sim.local_services import LocalBroker, LocalPostgres, free_port, wait_for_port  # noqa: E402
 from hub.db.engine import make_engine  # noqa: E402
 from hub.db.migrate import upgrade  # noqa: E402
@@ -47,6 +47,8 @@ from protocol.signing import GENESIS_PREV, chain_hash, generate_private_key, sig
 from protocol.topics import DeviceChannel, device_topic  # noqa: E402
 
 SITE = "latencyhome"
+HEARTBEAT_S = 60
+"""Every door says it is alive once a minute, as doors do: without, each would raise `device_offline` 130 s in."""
 
 
 
@@ -86,6 +88,12 @@ class AlertStream:
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
+        try:
+            self._read()
+        except httpx.RemoteProtocolError:
+            pass  # the API stopping at the end of the run ends the stream mid-message
+
+    def _read(self) -> None:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "text/event-stream"}
         with httpx.stream("GET", self._url, headers=headers, timeout=None) as response:
             response.raise_for_status()
@@ -149,22 +157,36 @@ def background_load(port: int, messages: list[tuple[str, bytes]], rate: float, s
 
 
 class DoorEvents:
-    """The alerting doors' signed events, each chained on the door's last; when each was published."""
+    """The alerting doors' signed events, each chained on the door's last; when each opening or closing was
+    published. Heartbeats come from a thread of their own, so each door's chain is extended under a lock."""
 
     def __init__(self, doors: list[SignedDevice]) -> None:
         self.doors = doors
         self.chains = {door.device_id: (GENESIS_PREV, 0) for door in doors}
         self.published: dict[tuple[str, int], float] = {}
+        self.lock = threading.Lock()
 
     def publish(self, client: mqtt.Client, door: SignedDevice, kind: EventType) -> float:
-        prev, seq = self.chains[door.device_id]
-        body = event_body(device=door.device_id, seq=seq + 1, prev=prev, boot="latency", mono_ms=seq + 1,
-                          ts_ms=int(time.time() * 1000), type=kind, door="d1")
-        self.chains[door.device_id] = (chain_hash(signed_bytes(body)), seq + 1)
-        payload = seal(door.key, "event", body)
-        sent = self.published[(door.device_id, seq + 1)] = time.monotonic()
-        client.publish(device_topic(SITE, door.device_id, DeviceChannel.EVENT), payload, qos=1)
+        with self.lock:
+            prev, seq = self.chains[door.device_id]
+            beat = kind is EventType.DEVICE_HEARTBEAT
+            body = event_body(device=door.device_id, seq=seq + 1, prev=prev, boot="latency", mono_ms=seq + 1,
+                              ts_ms=int(time.time() * 1000), type=kind, door=None if beat else "d1",
+                              data=HEARTBEAT if beat else None)
+            self.chains[door.device_id] = (chain_hash(signed_bytes(body)), seq + 1)
+            payload = seal(door.key, "event", body)
+            sent = time.monotonic()
+            if not beat:
+                self.published[(door.device_id, seq + 1)] = sent
+            client.publish(device_topic(SITE, door.device_id, DeviceChannel.EVENT), payload, qos=1)
         return sent
+
+    def heartbeats(self, client: mqtt.Client, stop: threading.Event) -> None:
+        while True:
+            for door in self.doors:
+                self.publish(client, door, EventType.DEVICE_HEARTBEAT)
+            if stop.wait(HEARTBEAT_S):
+                return
 
 
 def back_to_back(client: mqtt.Client, door_events: DoorEvents, entries: int, stream: AlertStream,
@@ -262,12 +284,14 @@ def main() -> None:
         hub_topic = HubTopic(broker.port)
         client = connected_client(broker.port)
         seconds = args.entries * (0.06 if args.back_to_back else args.every) + args.hold + 30
-        load = signed_events(background, int(args.background_rate * seconds / len(background)) + 1)
+        load = signed_events(background, int(args.background_rate * seconds / len(background)) + 1,
+                             heartbeat_every=int(HEARTBEAT_S * args.background_rate / len(background)))
         threading.Thread(target=background_load, args=(broker.port, load, args.background_rate, stop),
                          daemon=True).start()
         time.sleep(2)  # the background is running
 
         door_events = DoorEvents(doors)
+        threading.Thread(target=door_events.heartbeats, args=(client, stop), daemon=True).start()
         if args.back_to_back:
             latencies, on_hub_topic = back_to_back(client, door_events, args.entries, stream, hub_topic, workdir)
         else:

@@ -34,18 +34,24 @@ def make_devices(site: str, count: int) -> list[SignedDevice]:
     return [SignedDevice(site, f"door-{n:03d}", generate_private_key(), f"room-{n:03d}") for n in range(1, count + 1)]
 
 
-def signed_events(devices: list[SignedDevice], per_device: int) -> list[tuple[str, bytes]]:
-    """(topic, payload) for `per_device` events of each device, interleaved across devices as a home sends them."""
+HEARTBEAT = {"uptime_s": 60, "clock_synced": True, "clock_offset_ms": 0, "outbox": 0, "fw": "bench"}
+
+
+def signed_events(devices: list[SignedDevice], per_device: int, heartbeat_every: int = 0) -> list[tuple[str, bytes]]:
+    """(topic, payload) for `per_device` events of each device, interleaved across devices as a home sends them:
+    motion, and a heartbeat first and then every `heartbeat_every` events when that is given."""
     chains: dict[str, list[tuple[str, bytes]]] = {}
     boot = "bench0000000000000000000000000000"
     for device in devices:
         topic = device_topic(device.site, device.device_id, DeviceChannel.EVENT)
         prev, messages = GENESIS_PREV, []
         for seq in range(1, per_device + 1):
+            beat = heartbeat_every and seq % heartbeat_every == 1
             kind = EventType.MOTION_DETECTED if seq % 2 else EventType.MOTION_CLEARED
             body = event_body(
                 device=device.device_id, seq=seq, prev=prev, boot=boot, mono_ms=seq * 1000,
-                ts_ms=1_795_000_000_000 + seq * 1000, type=kind, door="d1",
+                ts_ms=1_795_000_000_000 + seq * 1000, type=EventType.DEVICE_HEARTBEAT if beat else kind,
+                door=None if beat else "d1", data=HEARTBEAT if beat else None,
             )
             prev = chain_hash(signed_bytes(body))
             messages.append((topic, seal(device.key, "event", body)))

@@ -15,6 +15,7 @@ Time comes from `clock`, so tests drive the ladder without waiting for it.
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -66,9 +67,6 @@ PRESENCE_REACH = timedelta(hours=12)
 WELFARE_REACH = timedelta(hours=24)
 RETENTION_EVERY_S = 6 * 3600
 
-Changes = tuple[list[AlertMessage], set[tuple[str, str]]]
-"""What a round changed: alert messages to publish, and (site, room) whose state may have changed."""
-
 
 @dataclass
 class Findings:
@@ -109,20 +107,29 @@ class NightRounds:
         self.context = context
         self.clock = clock
 
-    def _write(self, work: Callable[[Session, datetime], Changes], now: datetime | None) -> list[AlertMessage]:
+    def _write(self, work: Callable[..., list[AlertMessage]], now: datetime | None) -> list[AlertMessage]:
+        """Run `work(session=, at=)` under the writer's lock, commit, then publish the alerts it changed."""
         with self.lock, self.sessions() as session:
             at = now or self.clock()
-            messages, rooms = work(session, at)
+            messages = work(session=session, at=at)
             session.commit()
             self.board.alerts(messages)
-            self.board.rooms_changed(self.sessions, rooms | _rooms_of(messages), at)
+            self.board.rooms_changed(self.sessions, _rooms_of(messages), at)
             return messages
+
+    def _write_each(self, changes: list[Callable[..., list[AlertMessage]]], at: datetime) -> list[AlertMessage]:
+        """Each change in a transaction of its own, the lock taken for one at a time: a round with many (every
+        alert of a busy night climbing its ladder at once) holds the writer up for one change, never for all."""
+        messages: list[AlertMessage] = []
+        for change in changes:
+            messages += self._write(change, at)
+        return messages
 
     def _find_then_write(self, find: Callable[[Session, datetime], Findings], now: datetime | None
                          ) -> list[AlertMessage]:
-        """Run `find` in a reading session, then raise what is not active yet and clear what is, under the lock;
-        a round that changes nothing never takes it. raise_once and clear_active look again under the lock, so an
-        alert changed meanwhile is neither raised twice nor cleared twice."""
+        """Run `find` in a reading session, then raise what is not active yet and clear what is, each under the
+        lock; a round that changes nothing never takes it. raise_once and clear_active look again under the lock,
+        so an alert changed meanwhile is neither raised twice nor cleared twice."""
         at = now or self.clock()
         with self.sessions() as session:
             findings = find(session, at)
@@ -130,26 +137,20 @@ class NightRounds:
                 select(AlertRecord.type, AlertRecord.subject).where(AlertRecord.cleared_at.is_(None)))}
         raises = [wanted for wanted in findings.raises if (wanted.type.value, wanted.subject) not in active]
         clears = [(type, subject, note) for type, subject, note in findings.clears if (type.value, subject) in active]
-        if not raises and not clears:
-            return []
-
-        def work(session: Session, at: datetime) -> Changes:
-            messages: list[AlertMessage] = []
-            for wanted in raises:
-                messages += raise_once(session, self.chain, wanted, at, self.context.ladder)
-            for type, subject, note in clears:
-                messages += clear_active(session, self.chain, type, subject, at, note, self.context.ladder)
-            return messages, set()
-        return self._write(work, at)
+        return self._write_each([
+            *(partial(raise_once, chain=self.chain, wanted=wanted, default=self.context.ladder) for wanted in raises),
+            *(partial(clear_active, chain=self.chain, type=type, subject=subject, note=note, default=self.context.ladder)
+              for type, subject, note in clears),
+        ], at)
 
     # escalation ----------------------------------------------------------------------------------------------
 
     def rebuild_escalations(self, now: datetime | None = None) -> None:
         """Recompute when each active, unacknowledged alert next escalates, from its state and the ladder in force."""
-        def work(session: Session, _now: datetime) -> Changes:
+        def work(session: Session, at: datetime) -> list[AlertMessage]:
             for record in list(session.scalars(select(AlertRecord).where(AlertRecord.cleared_at.is_(None)))):
                 reschedule(session, record, alert_ladder(session, record.site, record.type, self.context.ladder))
-            return [], set()
+            return []
         self._write(work, now)
 
     def escalations(self, now: datetime | None = None) -> list[AlertMessage]:
@@ -159,15 +160,12 @@ class NightRounds:
             AlertRecord.next_escalation_at <= at,
         ).order_by(AlertRecord.next_escalation_at)
         with self.sessions() as session:
-            if session.scalar(due.with_only_columns(AlertRecord.id).limit(1)) is None:
-                return []
+            due_ids = list(session.scalars(due.with_only_columns(AlertRecord.id)))
 
-        def work(session: Session, at: datetime) -> Changes:
-            messages: list[AlertMessage] = []
-            for record in list(session.scalars(due)):
-                messages += escalate_due(session, self.chain, record, at, self.context.ladder)
-            return messages, set()
-        return self._write(work, at)
+        def escalate(alert_id: str, session: Session, at: datetime) -> list[AlertMessage]:
+            record = session.scalar(due.where(AlertRecord.id == alert_id))  # still due, under the lock?
+            return escalate_due(session, self.chain, record, at, self.context.ladder) if record else []
+        return self._write_each([partial(escalate, alert_id) for alert_id in due_ids], at)
 
     # presence ------------------------------------------------------------------------------------------------
 
