@@ -12,6 +12,9 @@ itself. With `--back-to-back` (the design of earlier runs) each entry waits for 
 door closing at once, so every opening lands on the hub re-deciding the entry before it as that door closes.
 In the same run, a plain MQTT subscriber on the doors' event topics gives the broker's own publish → subscribe
 latency for the very same messages: the floor. Prints p50 / p95 / p99 of both, and the target (p99 ≤ 100 ms).
+
+As in a home, every door sends a heartbeat a minute, and the night lead acknowledges each alert (through the API)
+a few seconds after it reaches them, so alerts do not climb the escalation ladder during the run.
 """
 
 import argparse
@@ -49,6 +52,9 @@ from protocol.topics import DeviceChannel, device_topic  # noqa: E402
 SITE = "latencyhome"
 HEARTBEAT_S = 60
 """Every door says it is alive once a minute, as doors do: without, each would raise `device_offline` 130 s in."""
+ACKNOWLEDGE_AFTER_S = 5.0
+"""The night lead acknowledges each alert this long after it reaches their phone, as they would (the ladder's next
+step is 2 minutes on): unanswered, 1,000 alerts would each climb the ladder during the run."""
 
 
 
@@ -109,6 +115,32 @@ class AlertStream:
                         self.arrivals.append((time.monotonic(), alert))
                 elif not line:
                     kind = None
+
+
+class NightLead:
+    """Acknowledges each alert the stream brings, ACKNOWLEDGE_AFTER_S after it arrived, through the API."""
+
+    def __init__(self, base_url: str, token: str, stream: AlertStream, stop: threading.Event) -> None:
+        self.client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        self.stream, self.stop = stream, stop
+        self.acknowledged = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            if self.acknowledged == len(self.stream.arrivals):
+                self.stop.wait(0.1)
+                continue
+            arrived, alert = self.stream.arrivals[self.acknowledged]
+            if self.stop.wait(max(0.0, arrived + ACKNOWLEDGE_AFTER_S - time.monotonic())):
+                return
+            try:
+                self.client.post(f"/api/v1/alerts/{alert['id']}/acknowledge").raise_for_status()
+            except httpx.HTTPError:
+                if self.stop.is_set():
+                    return  # the API stopping at the end of the run
+                raise
+            self.acknowledged += 1
 
 
 class HubTopic:
@@ -280,6 +312,7 @@ def main() -> None:
         stream = AlertStream(f"http://127.0.0.1:{api_port}/api/v1/live?site={SITE}", token)
         if not stream.connected.wait(30):
             raise RuntimeError(f"the SSE stream did not open; see {workdir / 'hub.log'}")
+        night_lead = NightLead(f"http://127.0.0.1:{api_port}", token, stream, stop)
         floor = Floor(broker.port, doors)
         hub_topic = HubTopic(broker.port)
         client = connected_client(broker.port)
@@ -315,7 +348,8 @@ def main() -> None:
 
     pace = "back to back" if args.back_to_back else f"one every {args.every:g} s, each door open {args.hold:g} s"
     print(f"{len(latencies)} unpermitted entries on {args.database} ({pace}), "
-          f"background {args.background_rate:,.0f} events/s")
+          f"background {args.background_rate:,.0f} events/s, {night_lead.acknowledged} alerts acknowledged by the "
+          f"night lead {ACKNOWLEDGE_AFTER_S:g} s after they arrived")
     print(f"{'path':<36}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for name, values in (("broker publish → subscribe (floor)", floors),
                          ("door.opened → alert on hub's topic", on_hub_topic),

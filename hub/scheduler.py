@@ -133,8 +133,10 @@ class NightRounds:
         at = now or self.clock()
         with self.sessions() as session:
             findings = find(session, at)
+            types = {wanted.type.value for wanted in findings.raises} | {type.value for type, _, _ in findings.clears}
             active = {(type, subject) for type, subject in session.execute(
-                select(AlertRecord.type, AlertRecord.subject).where(AlertRecord.cleared_at.is_(None)))}
+                select(AlertRecord.type, AlertRecord.subject).where(AlertRecord.cleared_at.is_(None),
+                                                                    AlertRecord.type.in_(types)))} if types else set()
         raises = [wanted for wanted in findings.raises if (wanted.type.value, wanted.subject) not in active]
         clears = [(type, subject, note) for type, subject, note in findings.clears if (type.value, subject) in active]
         return self._write_each([

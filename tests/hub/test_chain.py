@@ -58,6 +58,26 @@ def test_a_new_hub_process_continues_the_chain(sessions: sessionmaker[Session]) 
     assert second.prev == first.hash
 
 
+def test_appends_in_one_transaction_and_after_a_rollback_stay_linked(sessions: sessionmaker[Session]) -> None:
+    """A decision and its alert are two appends in one transaction, the second on what the first left; a
+    transaction rolled back leaves nothing the next one builds on."""
+    chain = HubChain(generate_private_key())
+    with sessions() as session:
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "a"})
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "b"})
+        session.commit()
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "rolled back"})
+        session.rollback()
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "c"})
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "d"})
+        session.commit()
+    with sessions() as session:
+        rows = session.scalars(select(StoredEvent).where(StoredEvent.device == HUB_SOURCE).order_by(StoredEvent.seq)).all()
+    assert [(row.seq, json.loads(row.signed)["data"]["staff"]) for row in rows] == [
+        (1, "a"), (2, "b"), (3, "c"), (4, "d")]
+    assert [row.prev for row in rows] == [GENESIS_PREV] + [row.hash for row in rows[:-1]]
+
+
 def test_no_device_may_be_registered_as_the_hub(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, pytest.raises(RegistryError) as error:
         register_device(session, site="oakwood", device=HUB_SOURCE,
