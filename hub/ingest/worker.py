@@ -32,7 +32,7 @@ from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import Device, RejectedMessage
 from hub.environment_export import EnvironmentExport
-from hub.decisions.batch import decide_batch, plan_batch, redecide_batch
+from hub.decisions.batch import BatchPlan, decide_batch, plan_batch, redecide_batch
 from hub.decisions.entries import EntryContext, decide_opening, undecided_openings
 from hub.decisions.live import LiveBoard
 from hub.device_config import sealed_config
@@ -63,6 +63,9 @@ CHECKED_AHEAD = 16
 """Batches the checker may have ready before the writer takes them; the writer stores what is ready as one
 batch (up to `batch_max`), so the slower the database, the larger its transactions."""
 RETRY_MAX_S = 10.0
+REDECIDE_WAIT_MAX_S = 1.0
+"""How long re-decisions (a door closing behind an entry, a late event) may wait while batches keep coming: they
+change decisions made and alerted on already, so the new openings of the batches behind go first."""
 SWITCH_INTERVAL_S = 0.0005
 """How long a thread of the worker runs before another waiting for the interpreter may have it (Python's is 5 ms)."""
 KEYS_FRESH_S = 1.0
@@ -102,6 +105,9 @@ class IngestWorker:
         """Held for every database write of the worker process: the writer's batches and the scheduler's rounds."""
         self.context = EntryContext(default_zone=settings.home_time_zone, ladder=DEFAULT_LADDER)
         self._catch_up_due = True
+        self._redecide_due: list[BatchPlan] = []
+        """Batches' plans whose openings decided before are to be decided again (see `decide`)."""
+        self._redecide_since = 0.0
         self._registry_keys: dict[str, str] = {}
         """The checker's copy of the registry's keys (its thread alone reads and writes it)."""
         self._keys_read_at = float("-inf")
@@ -124,6 +130,10 @@ class IngestWorker:
             batch = self._ready_batch()
             if batch is not None:
                 self.handle(batch, stop)
+            elif self._redecide_due:
+                self.redecide_due()  # only after a database failure: otherwise the last batch's pass did them
+        if self._redecide_due:
+            self.redecide_due()
         checker.join()
         # Whatever is still queued was never acked: the broker keeps it for the next start.
 
@@ -215,20 +225,29 @@ class IngestWorker:
 
     def decide(self, outcome: BatchOutcome) -> None:
         """Decide the entries and raise the alerts of a committed batch, commit, then publish them live: first what is
-        urgent (new openings, devices' alerts), then openings decided before that the batch changes."""
-        if not outcome.stored and not outcome.rejected:
-            return
+        urgent (new openings, devices' alerts); the openings decided before that the batch changes are decided again
+        once no batch is waiting, or REDECIDE_WAIT_MAX_S on."""
+        if outcome.stored or outcome.rejected:
+            self._decide_urgent(outcome)
+        waiting = not self.checked.empty() or self._held is not None
+        if self._redecide_due and (not waiting or time.monotonic() >= self._redecide_since + REDECIDE_WAIT_MAX_S):
+            self.redecide_due()
+
+    def _decide_urgent(self, outcome: BatchOutcome) -> None:
         try:
             with self.write_lock, self.sessions() as session:
                 now = self.clock()
                 plan = plan_batch(session, outcome.new_events, outcome.rejected)
                 if not plan.stored and not plan.rejected:
                     return
-                for step in (decide_batch, redecide_batch):
-                    decided = step(session, self.chain, plan, now, self.context)
-                    session.commit()
-                    self.board.alerts(decided.alerts)
-                    self.board.rooms_changed(self.sessions, decided.rooms, now)
+                decided = decide_batch(session, self.chain, plan, now, self.context)
+                session.commit()
+                self.board.alerts(decided.alerts)
+                self.board.rooms_changed(self.sessions, decided.rooms, now)
+                if plan.redecide:
+                    if not self._redecide_due:
+                        self._redecide_since = time.monotonic()
+                    self._redecide_due.append(plan)
         except SQLAlchemyError:
             # The events are stored and receipted; their openings are decided by the catch-up that follows.
             log.exception("deciding a batch failed; catching up on undecided openings next")
@@ -236,6 +255,25 @@ class IngestWorker:
         except Exception:
             # A rule that cannot take what a device sent must not stop ingest: receipts keep flowing.
             log.exception("the rules failed on a batch; its events are stored, its decisions are not")
+
+    def redecide_due(self) -> None:
+        """Decide again the openings the batches since the last time changed, batch by batch in their order, so
+        each new revision names its own cause (a door closing, a late event). A database failure keeps them due."""
+        due, self._redecide_due = self._redecide_due, []
+        try:
+            with self.write_lock, self.sessions() as session:
+                now = self.clock()
+                while due:
+                    decided = redecide_batch(session, self.chain, due[0], now, self.context)
+                    session.commit()
+                    due.pop(0)
+                    self.board.alerts(decided.alerts)
+                    self.board.rooms_changed(self.sessions, decided.rooms, now)
+        except SQLAlchemyError:
+            log.exception("deciding again %d batches' openings failed; trying again after the next batch", len(due))
+            self._redecide_due = due + self._redecide_due
+        except Exception:
+            log.exception("the rules failed deciding openings again; their earlier decisions stand")
 
     def catch_up(self) -> None:
         """Decide door openings stored but never decided: a worker stopped between the two commits, or a failure."""

@@ -1,0 +1,46 @@
+"""The writer decides new openings first: an entry decided again (its door closing) waits while batches are waiting."""
+
+import queue
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.core.config import HubSettings
+from hub.db.models import EntryRecord
+from hub.ingest.message import ReceivedMessage
+from hub.ingest.mqtt import BrokerLink
+from hub.ingest.store import BatchOutcome, CheckedBatch, store_batch
+from hub.ingest.worker import IngestWorker
+from protocol.signing import generate_private_key
+from tests.hub.conftest import People
+from tests.hub.decisions.conftest import Door
+
+
+def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
+    hub_settings: HubSettings, registered: sessionmaker[Session], people: People
+) -> None:
+    worker = IngestWorker(hub_settings, registered, BrokerLink(hub_settings, queue.Queue()), generate_private_key())
+    door = Door(registered, worker.chain)
+
+    def stored(message: ReceivedMessage) -> BatchOutcome:
+        with registered() as session:
+            outcome = store_batch(session, [message], door.keys)
+            session.commit()
+        return outcome
+
+    def revisions() -> list[tuple[str, bool]]:
+        with registered() as session:
+            return [(record.cause, record.closed_at is not None) for record in session.scalars(
+                select(EntryRecord).where(EntryRecord.door_opened_event_id == door.opened_id(1))
+                .order_by(EntryRecord.revision))]
+
+    worker.decide(stored(door.event("door.opened", 0)))
+    assert revisions() == [("first", False)]
+
+    worker.checked.put(CheckedBatch([]))  # a batch is waiting behind this one
+    worker.decide(stored(door.event("door.closed", 20)))
+    assert revisions() == [("first", False)]
+
+    worker.checked.get_nowait()
+    worker.decide(BatchOutcome())  # the writer's next pass, nothing waiting
+    assert revisions() == [("first", False), ("door_closed", True)]
