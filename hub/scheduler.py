@@ -4,8 +4,9 @@ Every few seconds an APScheduler 3 BackgroundScheduler, started only in the work
 escalate alerts nobody has acknowledged, and look for doors held open, devices gone quiet, rooms out of range for a
 sustained time, lone workers overdue, and runs of "not now" that call for a welfare check; then sign into the hub's
 chain what API processes left for it. Each round first reads what it finds without the writer's lock (the writer
-goes on storing and deciding meanwhile), then, only when an alert is to be raised or cleared, writes under the
-lock, so the database has one writer at a time; the rules themselves are hub/rules/'s pure functions.
+goes on storing and deciding meanwhile), asking every door or room at once rather than one by one, then raises or
+clears each alert in a transaction of its own under the lock, so the database has one writer at a time and the
+writer never waits for a whole round; the rules themselves are hub/rules/'s pure functions.
 
 Escalation state lives in the alerts (`escalated`, `next_escalation_at`), so a worker that starts again carries on
 where the last one stopped; each alert climbs its home's own ladder (DEFAULT_LADDER for a home that has set none).

@@ -431,6 +431,10 @@ class AlertRecord(Base):
         ),
         Index("ix_alerts_site_raised", "site", "raised_at"),
         Index("ix_alerts_next_escalation", "next_escalation_at"),
+        Index(
+            "ix_alerts_active_room", "site", "room",
+            postgresql_where=text("cleared_at IS NULL"), sqlite_where=text("cleared_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)

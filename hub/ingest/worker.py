@@ -7,7 +7,8 @@ A database failure leaves the batch unacked (the broker redelivers it) and is re
 refuses on its own is recorded as rejected rather than blocking the ones behind it.
 
 Then, in a transaction of its own (so receipts never wait on the rules), the same thread decides the batch's entries
-and raises its alerts (hub/decisions/), commits, and publishes them live. The scheduler's rounds (hub/scheduler.py)
+and raises its alerts (hub/decisions/), commits, and publishes them live. What the batch changes of entries decided
+before (a door closing behind one) is decided again once no batch is waiting: new openings go first. The scheduler's rounds (hub/scheduler.py)
 write only under the writer's lock, so the database has one writer at a time, as SQLite needs.
 """
 

@@ -38,7 +38,7 @@ def test_the_migrations_match_the_models(engine: Engine) -> None:
 def test_migrating_twice_changes_nothing(migrated_url: str, engine: Engine) -> None:
     upgrade(migrated_url)
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0008_entry_explanations"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0009_active_alerts_by_room"
 
 
 @pytest.mark.parametrize("statement", [
