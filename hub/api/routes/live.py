@@ -30,7 +30,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.broker import LiveLink
-from hub.api.deps import CarerAtHomeDep, LiveDep, SessionFactoryDep, SettingsDep, StillSignedIn, StillSignedInDep
+from hub.api.deps import (
+    CarerAtHomeDep,
+    LiveDep,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    StillSignedIn,
+    StillSignedInDep,
+)
 from hub.api.problems import PROBLEMS, problem
 from hub.db.models import AlertChangeRecord, AlertRecord
 from hub.decisions.alerts import alert_message
@@ -106,7 +114,7 @@ async def stream(live: LiveLink, sessions: sessionmaker[Session], site: str, sti
                503: PROBLEMS[409]},
 )
 async def get_live(at_home: CarerAtHomeDep, live: LiveDep, sessions: SessionFactoryDep, settings: SettingsDep,
-                   still_signed_in: StillSignedInDep) -> StreamingResponse:
+                   still_signed_in: StillSignedInDep, session: SessionDep) -> StreamingResponse:
     """A home's room states and alert changes as they happen (Server-Sent Events). Staff, night lead or manager
     of the home. Send `Authorization: Bearer <token>` (a fetch-based EventSource), or the dashboard's session
     cookie (a browser's EventSource). At every heartbeat the stream asks again whether that token or session is
@@ -117,8 +125,13 @@ async def get_live(at_home: CarerAtHomeDep, live: LiveDep, sessions: SessionFact
         raise problem(status.HTTP_503_SERVICE_UNAVAILABLE, "broker_unavailable",
                       "the hub cannot receive live changes just now; try again shortly",
                       headers={"Retry-After": str(math.ceil(settings.live_retry_ms / 1000))})
+    home_id = at_home.home.id
+    # The request's own session (the checks above) lives until the response ends, a whole night for a board left
+    # open: its transaction, left open, would keep PostgreSQL from vacuuming every row the hub updates meanwhile.
+    # The stream reads through sessions of its own.
+    session.close()
     return StreamingResponse(
-        stream(live, sessions, at_home.home.id, still_signed_in, settings.live_heartbeat_s,
+        stream(live, sessions, home_id, still_signed_in, settings.live_heartbeat_s,
                settings.live_retry_ms),
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

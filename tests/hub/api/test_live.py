@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from firmware_sim.local_services import LocalBroker
 from hub.core.config import HubSettings
@@ -238,3 +238,16 @@ def test_an_open_stream_keeps_its_session_from_the_idle_timeout_but_not_the_abso
         session.commit()
     wait_until(stream.ended.is_set, timeout_s=ENDS_WITHIN_S, what="the session's stream to close at its absolute end")
     assert open_stream("nia", session_cookie=page.cookie).response.status_code == 401
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_open_stream_holds_no_transaction_open(open_stream, people: People) -> None:
+    """A board open all night must not hold a transaction open all night: PostgreSQL could then vacuum nothing the
+    hub updates meanwhile (the devices' heads, every batch), and every query of the hub would slow as they bloat."""
+    stream = open_stream("sam")
+    wait_until(lambda: stream.named("heartbeat"), what="a heartbeat after the snapshot")
+    with people.sessions() as session:
+        held = session.scalars(text(
+            "SELECT left(query, 80) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'idle in transaction' AND pid <> pg_backend_pid()")).all()
+    assert held == []
