@@ -435,6 +435,7 @@ class AlertRecord(Base):
             "ix_alerts_active_room", "site", "room",
             postgresql_where=text("cleared_at IS NULL"), sqlite_where=text("cleared_at IS NULL"),
         ),
+        Index("ix_alerts_subject_type", "subject", "type"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)

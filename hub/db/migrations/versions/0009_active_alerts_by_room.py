@@ -1,5 +1,6 @@
-"""An index for a room's active alerts: the live board counts them for every room state it publishes, and by the
-(site, raised_at) index that walked every alert the home had ever had.
+"""Two indexes on alerts, each for a look-up that walked every alert the home had ever had: a room's active alerts
+(the live board counts them for every room state it publishes) and a subject's alerts of one type, active or not
+(the entry rules ask for the help alerts open when a door opened; the welfare round whether a run was prompted).
 
 Revision ID: 0009_active_alerts_by_room
 Revises: 0008_entry_explanations
@@ -22,7 +23,9 @@ ACTIVE = sa.text("cleared_at IS NULL")
 def upgrade() -> None:
     op.create_index("ix_alerts_active_room", "alerts", ["site", "room"],
                     postgresql_where=ACTIVE, sqlite_where=ACTIVE)
+    op.create_index("ix_alerts_subject_type", "alerts", ["subject", "type"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_subject_type", table_name="alerts")
     op.drop_index("ix_alerts_active_room", table_name="alerts")
