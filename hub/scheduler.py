@@ -16,9 +16,9 @@ Time comes from `clock`, so tests drive the ladder without waiting for it.
 import logging
 import threading
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.chain import HubChain
 from hub.core.config import HubSettings
+from hub.db.bulk import newest_seqs, stored_pairs
 from hub.db.models import (
     AlertRecord,
     Device,
@@ -36,7 +37,6 @@ from hub.db.models import (
     Tenancy,
 )
 from hub.db.models import CheckIn as CheckInRow
-from hub.db.bulk import newest_seqs, stored_pairs
 from hub.decisions.alerts import (
     AlertRaise,
     alert_ladder,
