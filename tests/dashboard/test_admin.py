@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 
+from dashboard.routes.roster import roster_day
 from hub.db.models import Account, Device, EscalationLadderVersion, Home, Resident, Shift, Staff, WebSession
 from hub.ingest.store import VerifyKeys, store_batch
 from hub.people.accounts import credentials_match
@@ -481,7 +482,7 @@ def _a_night_of_data(dashboard: Dashboard) -> None:
              "/admin/homes/oakwood/devices")
         _heartbeat(dashboard, key, "door-0200", {"uptime_s": 60, "clock_synced": False, "clock_offset_ms": 1250,
                                                  "outbox": 1, "fw": "1.4.2"})
-        night = datetime.now(LONDON).date().isoformat()
+        night = roster_day(datetime.now(UTC), LONDON).isoformat()  # before 08:00, still last night's roster
         for staff, start, end in (("nia", "20:00", "08:00"), ("sam", "08:00", "20:00")):
             done(admin.post("/admin/homes/oakwood/roster", {"staff": staff, "date": night, "start": start,
                                                             "end": end}),
