@@ -188,13 +188,13 @@ def measure(url: str, days: int, rooms: int, nights: int) -> dict[str, tuple[flo
 
     def raw_room(session: Session, window: Any, room: str) -> int:
         device = f"door-{int(room[-2:]):02d}"
-        return len(session.execute(room_query(SITE, room, [device], ms(window[0]), ms(window[1]))).all())
+        return len(session.connection().execute(*room_query(SITE, room, [device], ms(window[0]), ms(window[1]))).all())
 
     def timeline_room(session: Session, window: Any, room: str) -> int:
         return len(assemble(load_room(session, SITE, room, window[0], window[1], now, OFFLINE_AFTER)).items)
 
     def raw_home(session: Session, window: Any, _room: str) -> int:
-        return len(session.execute(home_query(SITE, ms(window[0]), ms(window[1]))).all())
+        return len(session.connection().execute(*home_query(SITE, ms(window[0]), ms(window[1]))).all())
 
     def timeline_home(session: Session, window: Any, _room: str) -> int:
         return len(assemble(load_home(session, SITE, window[0], window[1], now, OFFLINE_AFTER)).items)

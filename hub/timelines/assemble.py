@@ -4,17 +4,17 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from hub.timelines import clock, unknowns
 from hub.timelines.corroboration import Witnesses, corroborate
-from hub.timelines.facts import NAMES_STAFF, Fact, data_of, describe, lane_of, staff_of
+from hub.timelines.facts import LANES, NAMES_STAFF, Fact, data_of, describe, staff_of
 from hub.timelines.model import (
-    LANE_ORDER, EntryOverlay, Item, OrderBasis, Revision, StaffNight, Timeline, Unknown, UnknownKind, View,
+    LANE_ORDER, EntryOverlay, Item, Lane, OrderBasis, Revision, StaffNight, Timeline, Unknown, UnknownKind, View,
 )
-from hub.timelines.unknowns import AlertSpan, Beat, SeqMark
+from hub.timelines.unknowns import AlertSpan, Beat, SeqMark, at_ms
 from protocol.events import EventType
 from protocol.hub_events import HUB_SOURCE, HubEventType
 
@@ -89,22 +89,22 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+_SEQ = attrgetter("seq")
+_AT = attrgetter("at")
 
 
 def assemble(found: Found) -> Timeline:
     window = (found.start, found.end)
     rooms_of = {device: info.rooms for device, info in found.devices.items()}
-    clocks, beats, items = _place(found, rooms_of)
-    entries = _entries(found, items)
+    beats, runs = _place(found, rooms_of)
+    merged = _in_order(runs)
+    entries = _entries(found, merged)
     if found.view == View.STAFF:
         entries = [entry for entry in entries if entry.who == found.staff]
-        items = _scoped_items(found, items, entries, frozenset(), frozenset({found.staff}))
+        merged = _scoped_items(found, merged, entries, frozenset(), frozenset({found.staff}))
     elif found.view == View.CASE:
         entries = [entry for entry in entries if entry.room in found.scope_rooms or entry.who in found.scope_staff]
-        items = _scoped_items(found, items, entries, found.scope_rooms, found.scope_staff)
-    merged = _in_order(items)
+        merged = _scoped_items(found, merged, entries, found.scope_rooms, found.scope_staff)
     shown_sources = {item.source for item in merged} | {entry.device for entry in entries}
     if found.view in (View.ROOM, View.HOME):
         shown_sources |= set(found.devices)
@@ -124,59 +124,59 @@ def assemble(found: Found) -> Timeline:
 
 
 def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
-           ) -> tuple[dict[str, clock.DeviceClock], dict[str, list[Beat]], list[Item]]:
-    """Each fact's corrected time and basis; the heartbeats, placed too, for the unknowns."""
-    reports: dict[str, list[clock.ClockReport]] = defaultdict(list)
-    for device, report in found.clock_before.items():
-        reports[device].append(report)
-    decoded: list[tuple[Fact, dict[str, Any]]] = []
-    for fact in found.facts:
-        data = data_of(fact)
-        decoded.append((fact, data))
-        if fact.type == EventType.DEVICE_HEARTBEAT:
-            offset = data.get("clock_offset_ms")
-            reports[fact.device].append(clock.ClockReport(
-                fact.seq, fact.ts_ms, data.get("clock_synced") is True, offset if isinstance(offset, int) else None))
-    clocks = {device: clock.DeviceClock(found_reports) for device, found_reports in reports.items()}
+           ) -> tuple[dict[str, list[Beat]], dict[str, list[Item]]]:
+    """Each fact's corrected time and basis, as one run per source in seq order; the heartbeats, placed too, for
+    the unknowns. A source's facts are walked in seq order, so the heartbeat in force at each is the last one
+    passed (a heartbeat's own place rests on what it itself says)."""
     late_ms = int(found.late_after.total_seconds() * 1000)
     beats: dict[str, list[Beat]] = defaultdict(list)
-    items: list[Item] = []
     for device, report in found.clock_before.items():
         # Its receive time is not loaded: an unsynced one is placed by its own device time, the best there is.
         placed, _basis, _correction = clock.place(report.ts_ms, report.ts_ms, report)
-        beats[device].append(Beat(report.seq, _at(placed), report.synced))
-    for fact, data in decoded:
-        received_ms = _ms(fact.received_at)
-        if fact.device == HUB_SOURCE:
-            placed, basis, correction = fact.ts_ms, clock.HUB_CLOCK, None
-        else:
-            device_clock = clocks.get(fact.device)
-            placed, basis, correction = clock.place(fact.ts_ms, received_ms,
-                                                    device_clock.at(fact.seq) if device_clock else None)
-        text, fields = describe(fact.type, data)
-        room = fact.room
-        if room is None and len(rooms_of.get(fact.device, ())) == 1:
-            room = rooms_of[fact.device][0]
-        late = received_ms - placed
-        item = Item(id=fact.id, lane=lane_of(fact, HUB_SOURCE), source=fact.device, seq=fact.seq, type=fact.type,
-                    door=fact.door, room=room, at=_at(placed), device_ts_ms=fact.ts_ms, received_at=fact.received_at,
-                    basis=basis, correction_ms=correction, text=text, fields=fields,
-                    late_ms=late if late > late_ms and fact.device != HUB_SOURCE else None)
-        if fact.type == EventType.DEVICE_HEARTBEAT:
-            beats[fact.device].append(Beat(fact.seq, item.at, fields.get("clock_synced") is True))
-        items.append(item)
-    return clocks, beats, items
+        beats[device].append(Beat(report.seq, at_ms(placed), report.synced))
+    by_source: dict[str, list[Fact]] = defaultdict(list)
+    for fact in found.facts:
+        by_source[fact.device].append(fact)
+    runs: dict[str, list[Item]] = {}
+    for source, facts in by_source.items():
+        facts.sort(key=_SEQ)
+        hub = source == HUB_SOURCE
+        other_lane = Lane.RECORDS if hub else Lane.DEVICE
+        rooms = rooms_of.get(source, ())
+        only_room = rooms[0] if len(rooms) == 1 else None
+        before = found.clock_before.get(source)
+        report: clock.ClockReport | None = None
+        run = runs[source] = []
+        for fact in facts:
+            if before is not None and before.seq <= fact.seq:
+                report, before = before, None
+            data = data_of(fact)
+            heartbeat = fact.type == EventType.DEVICE_HEARTBEAT
+            if heartbeat:
+                offset = data.get("clock_offset_ms")
+                report = clock.ClockReport(fact.seq, fact.ts_ms, data.get("clock_synced") is True,
+                                           offset if isinstance(offset, int) else None)
+            received_ms = _ms(fact.received_at)
+            if hub:
+                placed, basis, correction = fact.ts_ms, clock.HUB_CLOCK, None
+            else:
+                placed, basis, correction = clock.place(fact.ts_ms, received_ms, report)
+            text, fields = describe(fact.type, data)
+            late = received_ms - placed
+            # Positional: a home's night makes thousands of items, and keywords cost a third more.
+            item = Item(fact.id, LANES.get(fact.type, other_lane), source, fact.seq, fact.type, fact.door,
+                        fact.room or only_room, at_ms(placed), fact.ts_ms, fact.received_at, basis, correction, text,
+                        fields, late if late > late_ms and not hub else None)
+            if heartbeat:
+                beats[source].append(Beat(fact.seq, item.at, fields.get("clock_synced") is True))
+            run.append(item)
+    return beats, runs
 
 
-def _in_order(items: list[Item]) -> list[Item]:
+def _in_order(runs: dict[str, list[Item]]) -> list[Item]:
     """Within a source by seq, across sources by corrected time: a merge of each source's run, so a device's own
     order is never broken by a correction that moved in between two of its events."""
-    runs: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        runs[item.source].append(item)
-    for run in runs.values():
-        run.sort(key=lambda item: item.seq)
-    return list(heapq.merge(*(runs[source] for source in sorted(runs)), key=lambda item: item.at))
+    return list(heapq.merge(*(runs[source] for source in sorted(runs)), key=_AT))
 
 
 def _entries(found: Found, items: Sequence[Item]) -> list[EntryOverlay]:

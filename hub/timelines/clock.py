@@ -6,7 +6,6 @@ makes the device's times untrustworthy until the next synced one, and the hub's 
 The hub's own events are on the hub's clock. Every item says which of these its place rests on.
 """
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,19 +31,6 @@ class ClockReport:
     ts_ms: int
     synced: bool
     offset_ms: int | None
-
-
-class DeviceClock:
-    """A device's heartbeats in seq order, asked for the one in force at each of its events."""
-
-    def __init__(self, reports: list[ClockReport]) -> None:
-        self.reports = sorted(reports, key=lambda report: report.seq)
-        self._seqs = [report.seq for report in self.reports]
-
-    def at(self, seq: int) -> ClockReport | None:
-        """The heartbeat at or before `seq` (a heartbeat's own place rests on what it itself says)."""
-        index = bisect_right(self._seqs, seq)
-        return self.reports[index - 1] if index else None
 
 
 def place(ts_ms: int, received_ms: int, report: ClockReport | None) -> tuple[int, str, int | None]:

@@ -68,13 +68,6 @@ NAMES_STAFF = frozenset({
 })
 
 
-def lane_of(fact: Fact, hub_source: str) -> Lane:
-    lane = LANES.get(fact.type)
-    if lane is not None:
-        return lane
-    return Lane.RECORDS if fact.device == hub_source else Lane.DEVICE
-
-
 def data_of(fact: Fact) -> dict[str, Any]:
     """The signed body's `data`, decoded alone when the body has the canonical shape `{"boot":…,"data":{…`.
 

@@ -1,11 +1,14 @@
 """The thin SQL side: what a timeline reads, on the indexes events already has — (room, ts_ms), (device, ts_ms),
-(site, ts_ms) — selecting the signed text, never a decoded payload."""
+(site, ts_ms) — selecting the signed text, never a decoded payload.
+
+Each statement is built once with bound parameters: building SQLAlchemy expressions costs more than running a
+small indexed query, and one room's night is only a few of them."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, or_, select, union_all
+from sqlalchemy import CompoundSelect, Connection, Select, and_, bindparam, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.db.models import AlertRecord, Device, DeviceHead, EntryRecord, Home, StoredEvent
@@ -17,17 +20,63 @@ from hub.timelines.unknowns import AlertSpan, SeqMark
 from protocol.events import EventType
 from protocol.hub_events import HUB_SOURCE
 
+CLOCK_LOOK_BACK = timedelta(minutes=30)
+"""How far before a window the heartbeat that corrects its first events is looked for."""
+
 FACT_COLUMNS = (StoredEvent.id, StoredEvent.site, StoredEvent.device, StoredEvent.seq, StoredEvent.type,
                 StoredEvent.door, StoredEvent.room, StoredEvent.ts_ms, StoredEvent.received_at, StoredEvent.boot,
                 StoredEvent.signed)
-CLOCK_LOOK_BACK = timedelta(minutes=30)
-"""How far before a window the heartbeat that corrects its first events is looked for."""
-ENTRY_COLUMNS = (EntryRecord.door_opened_event_id, EntryRecord.revision, EntryRecord.cause, EntryRecord.decided_at,
-                 EntryRecord.room, EntryRecord.device, EntryRecord.door, EntryRecord.opened_at, EntryRecord.closed_at,
-                 EntryRecord.kind, EntryRecord.outcome, EntryRecord.reason, EntryRecord.sentence, EntryRecord.who,
-                 EntryRecord.rules_version, EntryRecord.preference_version, EntryRecord.waited_ms,
-                 EntryRecord.wait_s, EntryRecord.inside_ms, EntryRecord.review_required, EntryRecord.knock_event_id,
-                 EntryRecord.answer_event_id, EntryRecord.rests_on)
+_IN_WINDOW = and_(StoredEvent.ts_ms >= bindparam("start_ms"), StoredEvent.ts_ms < bindparam("end_ms"))
+_OF_DEVICES = StoredEvent.device.in_(bindparam("devices", expanding=True))
+_HOME_ROWS = select(*FACT_COLUMNS).where(StoredEvent.site == bindparam("site"), _IN_WINDOW)
+_ROOM_ROWS = (
+    # Filed under the room: its doors' events, the hub's records about it.
+    select(*FACT_COLUMNS).where(StoredEvent.room == bindparam("room"), _IN_WINDOW,
+                                StoredEvent.site == bindparam("site")),
+    # The readings and heartbeats of the devices serving it, which name no door and so no room.
+    select(*FACT_COLUMNS).where(_OF_DEVICES, _IN_WINDOW, StoredEvent.room.is_(None)),
+)
+_HEARTBEATS_BEFORE = select(*FACT_COLUMNS).where(
+    StoredEvent.site == bindparam("site"), StoredEvent.ts_ms >= bindparam("look_from_ms"),
+    StoredEvent.ts_ms < bindparam("start_ms"), StoredEvent.type == EventType.DEVICE_HEARTBEAT.value, _OF_DEVICES)
+# One flat UNION ALL each (SQLite refuses a compound select nested in another): a window's rows and, in the same
+# round trip, its devices' heartbeats of the look-back before it, whose clock reports correct its first events.
+_HOME_WITH_CLOCK = union_all(_HOME_ROWS, _HEARTBEATS_BEFORE)
+_ROOM_WITH_CLOCK = union_all(*_ROOM_ROWS, _HEARTBEATS_BEFORE)
+_ROOM = union_all(*_ROOM_ROWS)
+
+_REGISTRY = (
+    select(Device.id, Device.site, Device.doors, Device.status, Device.status_at, DeviceHead.acked_seq,
+           Home.time_zone)
+    .outerjoin(DeviceHead, and_(DeviceHead.device == Device.id, DeviceHead.acked_seq < DeviceHead.max_seq))
+    .outerjoin(Home, Home.id == Device.site)
+    .where(Device.site.in_([bindparam("site"), HUB_SOURCE]))
+)
+_STORED_FROM = (select(StoredEvent.seq, StoredEvent.ts_ms)
+                .where(StoredEvent.device == bindparam("device"), StoredEvent.seq >= bindparam("seq"))
+                .order_by(StoredEvent.seq))
+_OFFLINE_ALERTS = select(AlertRecord.id, AlertRecord.type, AlertRecord.subject, AlertRecord.room,
+                         AlertRecord.raised_at, AlertRecord.cleared_at).where(
+    AlertRecord.site == bindparam("site"), AlertRecord.type == "device_offline",
+    AlertRecord.raised_at < bindparam("end"),
+    or_(AlertRecord.cleared_at.is_(None), AlertRecord.cleared_at > bindparam("start")))
+_ENTRY_COLUMNS = (EntryRecord.door_opened_event_id, EntryRecord.revision, EntryRecord.cause, EntryRecord.decided_at,
+                  EntryRecord.room, EntryRecord.device, EntryRecord.door, EntryRecord.opened_at,
+                  EntryRecord.closed_at, EntryRecord.kind, EntryRecord.outcome, EntryRecord.reason,
+                  EntryRecord.sentence, EntryRecord.who, EntryRecord.rules_version, EntryRecord.preference_version,
+                  EntryRecord.waited_ms, EntryRecord.wait_s, EntryRecord.inside_ms, EntryRecord.review_required,
+                  EntryRecord.knock_event_id, EntryRecord.answer_event_id, EntryRecord.rests_on)
+_HOME_ENTRIES = select(*_ENTRY_COLUMNS).where(
+    EntryRecord.site == bindparam("site"), EntryRecord.opened_at >= bindparam("start"),
+    EntryRecord.opened_at < bindparam("end"))
+_ROOM_ENTRIES = _HOME_ENTRIES.where(EntryRecord.room == bindparam("room"))
+
+
+class Query(NamedTuple):
+    """A statement and the values of its parameters: `connection.execute(*query)`."""
+
+    statement: Select[Any] | CompoundSelect
+    params: dict[str, Any]
 
 
 class UnknownSubject(LookupError):
@@ -41,40 +90,48 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def site_devices(session: Session, site: str) -> dict[str, DeviceInfo]:
-    rows = session.execute(select(Device.id, Device.doors, Device.status, Device.status_at)
-                           .where(Device.site == site, Device.id != HUB_SOURCE))
-    return {device: DeviceInfo(device, tuple(sorted(set((doors or {}).values()))), bool(doors), status, status_at)
-            for device, doors, status, status_at in rows}
+def room_query(site: str, room: str, devices: Sequence[str], start_ms: int, end_ms: int) -> Query:
+    """A room's rows: those filed under it, and the readings and heartbeats of the devices serving it."""
+    return Query(_ROOM, {"site": site, "room": room, "devices": list(devices),
+                         "start_ms": start_ms, "end_ms": end_ms})
 
 
-def room_query(site: str, room: str, devices: Sequence[str], start_ms: int, end_ms: int) -> Select[Any]:
-    """A room's rows: those filed under it (its doors' events, the hub's records about it), and the readings and
-    heartbeats of the devices serving it, which name no door and so no room."""
-    in_window = and_(StoredEvent.ts_ms >= start_ms, StoredEvent.ts_ms < end_ms)
-    filed = select(*FACT_COLUMNS).where(StoredEvent.room == room, in_window, StoredEvent.site == site)
-    if not devices:
-        return filed
-    unfiled = select(*FACT_COLUMNS).where(StoredEvent.device.in_(list(devices)), in_window,
-                                          StoredEvent.room.is_(None))
-    return union_all(filed, unfiled)  # type: ignore[return-value]
+def home_query(site: str, start_ms: int, end_ms: int) -> Query:
+    return Query(_HOME_ROWS, {"site": site, "start_ms": start_ms, "end_ms": end_ms})
 
 
-def home_query(site: str, start_ms: int, end_ms: int) -> Select[Any]:
-    return select(*FACT_COLUMNS).where(StoredEvent.site == site, StoredEvent.ts_ms >= start_ms,
-                                       StoredEvent.ts_ms < end_ms)
+def _registry(connection: Connection, site: str) -> tuple[str | None, dict[str, DeviceInfo], dict[str, int]]:
+    """In one round trip: the home's time zone (None when the home is not registered or has no devices yet), its
+    devices, and the sources (its devices and the hub) whose stored chain has a hole, with the seq acked below it."""
+    zone, devices, behind = None, {}, {}
+    for device, device_site, doors, status, status_at, acked, time_zone in connection.execute(
+            _REGISTRY, {"site": site}).all():
+        if acked is not None:
+            behind[device] = acked
+        if device_site == site and device != HUB_SOURCE:
+            zone = time_zone
+            devices[device] = DeviceInfo(device, tuple(sorted(set((doors or {}).values()))), bool(doors), status,
+                                         status_at)
+    return zone, devices, behind
 
 
-def _clock_before(session: Session, site: str, devices: Sequence[str], start_ms: int) -> dict[str, ClockReport]:
-    look_from = start_ms - int(CLOCK_LOOK_BACK.total_seconds() * 1000)
-    rows = session.execute(
-        select(*FACT_COLUMNS).where(StoredEvent.site == site, StoredEvent.ts_ms >= look_from,
-                                    StoredEvent.ts_ms < start_ms, StoredEvent.type == EventType.DEVICE_HEARTBEAT.value,
-                                    StoredEvent.device.in_(list(devices)))
-    )
+def _zone(session: Session, site: str, zone: str | None, default_zone: str | None) -> str:
+    """The home's time zone; a site whose doors are registered before its home (the evidence tools allow it) is
+    read in `default_zone` when one is given."""
+    if zone is not None:
+        return zone
+    home = session.get(Home, site)
+    if home is not None:
+        return home.time_zone
+    if default_zone is None:
+        raise UnknownSubject("unknown_home", f"no home {site!r}")
+    return default_zone
+
+
+def _clock_before(before: Sequence[Fact]) -> dict[str, ClockReport]:
+    """Each device's last heartbeat before the window, as a clock report."""
     last: dict[str, ClockReport] = {}
-    for row in rows:
-        fact = Fact(*row)
+    for fact in before:
         if fact.device in last and last[fact.device].seq > fact.seq:
             continue
         data = data_of(fact)
@@ -84,62 +141,33 @@ def _clock_before(session: Session, site: str, devices: Sequence[str], start_ms:
     return last
 
 
-def _seq_marks(session: Session, devices: Sequence[str], start_ms: int) -> dict[str, list[SeqMark]]:
-    """For devices whose stored chain has a hole (acked below max), the stored seqs from the hole on. Scanning
+def _seq_marks(connection: Connection, behind: dict[str, int], start_ms: int) -> dict[str, list[SeqMark]]:
+    """For sources whose stored chain has a hole (acked below max), the stored seqs from the hole on. Scanning
     from the acked seq keeps this exact; a hole is normally filled by the device's resend within minutes."""
-    behind = session.execute(select(DeviceHead.device, DeviceHead.acked_seq, DeviceHead.max_seq).where(
-        DeviceHead.device.in_(list(devices)), DeviceHead.acked_seq < DeviceHead.max_seq))
     marks: dict[str, list[SeqMark]] = {}
-    for device, acked, _top in behind:
-        rows = session.execute(select(StoredEvent.seq, StoredEvent.ts_ms).where(
-            StoredEvent.device == device, StoredEvent.seq >= acked).order_by(StoredEvent.seq))
-        found = [SeqMark(seq, ts_ms) for seq, ts_ms in rows]
+    for device, acked in behind.items():
+        found = [SeqMark(seq, ts_ms) for seq, ts_ms in connection.execute(_STORED_FROM,
+                                                                          {"device": device, "seq": acked})]
         # Missing from seq 1: nothing tells when the first missing one was made; the window's start stands in.
         marks[device] = found if acked else [SeqMark(0, min(start_ms, found[0].ts_ms if found else start_ms)), *found]
     return marks
 
 
-def _offline_alerts(session: Session, site: str, start: datetime, end: datetime) -> list[AlertSpan]:
-    rows = session.execute(select(AlertRecord.id, AlertRecord.type, AlertRecord.subject, AlertRecord.room,
-                                  AlertRecord.raised_at, AlertRecord.cleared_at).where(
-        AlertRecord.site == site, AlertRecord.type == "device_offline", AlertRecord.raised_at < end,
-        or_(AlertRecord.cleared_at.is_(None), AlertRecord.cleared_at > start)))
-    return [AlertSpan(*row) for row in rows]
-
-
-def _entries(session: Session, site: str, start: datetime, end: datetime, room: str | None) -> list[EntryRow]:
-    query = select(*ENTRY_COLUMNS).where(EntryRecord.site == site, EntryRecord.opened_at >= start,
-                                         EntryRecord.opened_at < end)
-    if room is not None:
-        query = query.where(EntryRecord.room == room)
-    return [EntryRow(*row[:-1], rests_on=tuple(row[-1] or ())) for row in session.execute(query)]
-
-
-def _home(session: Session, site: str, default_zone: str | None) -> Home:
-    """The home; a site whose doors are registered before its home (the evidence tools allow it) is read in
-    `default_zone` when one is given."""
-    home = session.get(Home, site)
-    if home is None:
-        if default_zone is None:
-            raise UnknownSubject("unknown_home", f"no home {site!r}")
-        return Home(id=site, name=site, time_zone=default_zone)
-    return home
-
-
 def load_room(session: Session, site: str, room: str, start: datetime, end: datetime, now: datetime,
               offline_after: timedelta) -> Found:
-    home = _home(session, site, None)
-    devices = {device: info for device, info in site_devices(session, site).items() if room in info.rooms}
-    facts = [Fact(*row) for row in session.execute(room_query(site, room, list(devices), ms(start), ms(end)))]
-    return _found(session, View.ROOM, home, room, start, end, now, offline_after, facts, devices, room=room)
+    connection = session.connection()
+    zone, devices, behind = _registry(connection, site)
+    devices = {device: info for device, info in devices.items() if room in info.rooms}
+    return _found(connection, View.ROOM, site, _zone(session, site, zone, None), room, start, end, now,
+                  offline_after, devices, behind, room=room)
 
 
 def load_home(session: Session, site: str, start: datetime, end: datetime, now: datetime,
               offline_after: timedelta, default_zone: str | None = None) -> Found:
-    home = _home(session, site, default_zone)
-    devices = site_devices(session, site)
-    facts = [Fact(*row) for row in session.execute(home_query(site, ms(start), ms(end)))]
-    return _found(session, View.HOME, home, site, start, end, now, offline_after, facts, devices)
+    connection = session.connection()
+    zone, devices, behind = _registry(connection, site)
+    return _found(connection, View.HOME, site, _zone(session, site, zone, default_zone), site, start, end, now,
+                  offline_after, devices, behind)
 
 
 def load_staff(session: Session, site: str, staff: str, start: datetime, end: datetime, now: datetime,
@@ -150,13 +178,30 @@ def load_staff(session: Session, site: str, staff: str, start: datetime, end: da
                     "view": View.STAFF, "subject": staff, "staff": staff})
 
 
-def _found(session: Session, view: View, home: Home, subject: str, start: datetime, end: datetime, now: datetime,
-           offline_after: timedelta, facts: list[Fact], devices: dict[str, DeviceInfo],
+def _found(connection: Connection, view: View, site: str, zone: str, subject: str, start: datetime, end: datetime,
+           now: datetime, offline_after: timedelta, devices: dict[str, DeviceInfo], behind: dict[str, int],
            room: str | None = None) -> Found:
-    sources = [*devices, HUB_SOURCE]
+    start_ms = ms(start)
+    window = {"site": site, "start": start, "end": end}
+    rows = {**window, "start_ms": start_ms, "end_ms": ms(end), "devices": list(devices),
+            "look_from_ms": start_ms - int(CLOCK_LOOK_BACK.total_seconds() * 1000)}
+    facts, before = [], []
+    if room is None:
+        found_rows = connection.execute(_HOME_WITH_CLOCK, rows).all()
+        entries = connection.execute(_HOME_ENTRIES, window).all()
+    else:
+        found_rows = connection.execute(_ROOM_WITH_CLOCK, {**rows, "room": room}).all()
+        entries = connection.execute(_ROOM_ENTRIES, {**window, "room": room}).all()
+    for row in found_rows:
+        fact = Fact(*row)
+        (facts if fact.ts_ms >= start_ms else before).append(fact)
+    sources = {*devices, HUB_SOURCE}
     return Found(
-        view=view, site=home.id, subject=subject, start=start, end=end, time_zone=home.time_zone, now=now,
-        facts=facts, devices=devices, clock_before=_clock_before(session, home.id, list(devices), ms(start)),
-        seq_marks=_seq_marks(session, sources, ms(start)), alerts=_offline_alerts(session, home.id, start, end),
-        entries=_entries(session, home.id, start, end, room), offline_after=offline_after,
+        view=view, site=site, subject=subject, start=start, end=end, time_zone=zone, now=now, facts=facts,
+        devices=devices, clock_before=_clock_before(before),
+        seq_marks=_seq_marks(connection, {source: acked for source, acked in behind.items() if source in sources},
+                             start_ms),
+        alerts=[AlertSpan(*alert) for alert in connection.execute(_OFFLINE_ALERTS, window).all()],
+        entries=[EntryRow(*entry[:-1], rests_on=tuple(entry[-1] or ())) for entry in entries],
+        offline_after=offline_after,
     )

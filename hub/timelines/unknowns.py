@@ -138,16 +138,16 @@ def late_arrivals(items: Sequence[Item], rooms_of: dict[str, tuple[str, ...]]) -
             evidence="received long after the device time",
         ))
 
-    for item in sorted(items, key=lambda item: (item.source, item.seq)):
+    # Only late items can make a run, and two of a device's late items are consecutive exactly when their seqs
+    # are: no other item of that device can sit between them.
+    for item in sorted((item for item in items if item.late_ms is not None), key=lambda item: (item.source, item.seq)):
         run = runs.setdefault(item.source, [])
-        if run and (item.late_ms is None or run[-1].seq + 1 != item.seq):
+        if run and run[-1].seq + 1 != item.seq:
             close(run)
             run = runs[item.source] = []
-        if item.late_ms is not None:
-            run.append(item)
+        run.append(item)
     for run in runs.values():
-        if run:
-            close(run)
+        close(run)
     return found
 
 
