@@ -33,6 +33,7 @@ from sqlalchemy import Engine, insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from firmware_sim.local_services import LocalPostgres  # noqa: E402
+from hub.core.heap import settle  # noqa: E402
 from hub.db.bulk import append_events  # noqa: E402
 from hub.db.engine import make_engine, make_session_factory  # noqa: E402
 from hub.db.migrate import upgrade  # noqa: E402
@@ -185,6 +186,7 @@ def measure(url: str, days: int, rooms: int, nights: int) -> dict[str, tuple[flo
     picks = [(night((START + timedelta(days=rng.randint(1, days - 2))).date(), zone), f"room-{rng.randint(1, rooms):02d}")
              for _ in range(nights * 2)]
     now = START + timedelta(days=days + 1)
+    settle()  # as the API process does once it has started (hub/core/heap.py)
 
     def raw_room(session: Session, window: Any, room: str) -> int:
         device = f"door-{int(room[-2:]):02d}"

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from hub.core.config import HubSettings
+from hub.core.heap import settle
 from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import AccountRole
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from hub.ingest.worker import run_worker
 
+        settle()
         run_worker(settings)
         return 0
     if args.command == "api":
@@ -147,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
 
         from hub.api.app import create_app
 
+        app = create_app(settings)
+        settle()
         # Live streams never end on their own: give them a few seconds, then stop anyway.
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, timeout_graceful_shutdown=5)
+        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
         return 0
     if args.command == "hub-key":
         print(public_key_b64(load_or_create_hub_key(settings.key_file)))
