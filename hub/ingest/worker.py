@@ -112,6 +112,10 @@ class IngestWorker:
         self._registry_keys: dict[str, str] = {}
         """The checker's copy of the registry's keys (its thread alone reads and writes it)."""
         self._keys_read_at = float("-inf")
+        self.checker_may_run = threading.Event()
+        """Cleared while the writer decides new openings: the checker's verifying would hold the interpreter that
+        each of the decision's statements waits to have back (see SWITCH_INTERVAL_S), and the alert waits on them."""
+        self.checker_may_run.set()
 
     def rounds(self) -> NightRounds:
         """The scheduler's rounds, sharing this writer's lock, chain and live board."""
@@ -144,6 +148,7 @@ class IngestWorker:
             messages = self._take()
             if not messages:
                 continue
+            self.checker_may_run.wait()
             batch = check_batch(messages, self._registered_keys, keys)
             while not stop.is_set():
                 try:
@@ -227,14 +232,18 @@ class IngestWorker:
     def decide(self, outcome: BatchOutcome) -> None:
         """Decide the entries and raise the alerts of a committed batch, commit, then publish them live: first what is
         urgent (new openings, devices' alerts); the openings decided before that the batch changes are decided again
-        once no batch is waiting, or REDECIDE_WAIT_MAX_S on."""
+        while no batch is waiting, and once REDECIDE_WAIT_MAX_S on, a batch's worth before each batch."""
         if outcome.stored or outcome.rejected:
             self._decide_urgent(outcome)
-        waiting = not self.checked.empty() or self._held is not None
-        if self._redecide_due and (not waiting or time.monotonic() >= self._redecide_since + REDECIDE_WAIT_MAX_S):
-            self.redecide_due()
+        if self._redecide_due and (not self._batch_waiting()
+                                   or time.monotonic() >= self._redecide_since + REDECIDE_WAIT_MAX_S):
+            self.redecide_due(until_a_batch_waits=True)
+
+    def _batch_waiting(self) -> bool:
+        return not self.checked.empty() or self._held is not None
 
     def _decide_urgent(self, outcome: BatchOutcome) -> None:
+        self.checker_may_run.clear()
         try:
             with self.write_lock, self.sessions() as session:
                 now = self.clock()
@@ -256,10 +265,14 @@ class IngestWorker:
         except Exception:
             # A rule that cannot take what a device sent must not stop ingest: receipts keep flowing.
             log.exception("the rules failed on a batch; its events are stored, its decisions are not")
+        finally:
+            self.checker_may_run.set()
 
-    def redecide_due(self) -> None:
+    def redecide_due(self, until_a_batch_waits: bool = False) -> None:
         """Decide again the openings the batches since the last time changed, batch by batch in their order, so
-        each new revision names its own cause (a door closing, a late event). A database failure keeps them due."""
+        each new revision names its own cause (a door closing, a late event). With `until_a_batch_waits`, stop
+        after any batch's openings once a new batch waits: a pass over many is as long as its statements, and the
+        new openings behind it would wait that long for their alerts. A database failure keeps them due."""
         due, self._redecide_due = self._redecide_due, []
         try:
             with self.write_lock, self.sessions() as session:
@@ -270,11 +283,14 @@ class IngestWorker:
                     due.pop(0)
                     self.board.alerts(decided.alerts)
                     self.board.rooms_changed(self.sessions, decided.rooms, now)
+                    if until_a_batch_waits and self._batch_waiting():
+                        break
         except SQLAlchemyError:
             log.exception("deciding again %d batches' openings failed; trying again after the next batch", len(due))
-            self._redecide_due = due + self._redecide_due
         except Exception:
             log.exception("the rules failed deciding openings again; their earlier decisions stand")
+            due = []
+        self._redecide_due = due + self._redecide_due
 
     def catch_up(self) -> None:
         """Decide door openings stored but never decided: a worker stopped between the two commits, or a failure."""

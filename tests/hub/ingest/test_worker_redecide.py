@@ -2,6 +2,7 @@
 
 import queue
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,6 +11,7 @@ from hub.db.models import EntryRecord
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.mqtt import BrokerLink
 from hub.ingest.store import BatchOutcome, CheckedBatch, store_batch
+from hub.ingest import worker as worker_module
 from hub.ingest.worker import IngestWorker
 from protocol.signing import generate_private_key
 from tests.hub.conftest import People
@@ -44,3 +46,36 @@ def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
     worker.checked.get_nowait()
     worker.decide(BatchOutcome())  # the writer's next pass, nothing waiting
     assert revisions() == [("first", False), ("door_closed", True)]
+
+
+def test_overdue_re_decisions_go_one_batch_at_a_time_while_batches_wait(
+    hub_settings: HubSettings, registered: sessionmaker[Session], people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = IngestWorker(hub_settings, registered, BrokerLink(hub_settings, queue.Queue()), generate_private_key())
+    door = Door(registered, worker.chain)
+
+    def stored(message: ReceivedMessage) -> BatchOutcome:
+        with registered() as session:
+            outcome = store_batch(session, [message], door.keys)
+            session.commit()
+        return outcome
+
+    def causes(seq: int) -> list[str]:
+        with registered() as session:
+            return list(session.scalars(select(EntryRecord.cause).where(
+                EntryRecord.door_opened_event_id == door.opened_id(seq)).order_by(EntryRecord.revision)))
+
+    worker.decide(stored(door.event("door.opened", 0)))
+    worker.checked.put(CheckedBatch([]))  # batches keep coming from here on
+    worker.decide(stored(door.event("door.closed", 20)))
+    worker.decide(stored(door.event("door.opened", 100)))
+    worker.decide(stored(door.event("door.closed", 120)))
+    assert (causes(1), causes(3)) == (["first"], ["first"])
+
+    monkeypatch.setattr(worker_module, "REDECIDE_WAIT_MAX_S", 0.0)
+    worker.decide(BatchOutcome())  # overdue, but a batch waits: the first batch's re-decision only
+    assert (causes(1), causes(3)) == (["first", "door_closed"], ["first"])
+
+    worker.checked.get_nowait()
+    worker.decide(BatchOutcome())  # nothing waiting: the rest
+    assert (causes(1), causes(3)) == (["first", "door_closed"], ["first", "door_closed"])
