@@ -1,6 +1,7 @@
 """The writer decides new openings first: an entry decided again (its door closing) waits while batches are waiting."""
 
 import queue
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -8,28 +9,42 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.config import HubSettings
 from hub.db.models import EntryRecord
+from hub.ingest import worker as worker_module
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.mqtt import BrokerLink
 from hub.ingest.store import BatchOutcome, CheckedBatch, store_batch
-from hub.ingest import worker as worker_module
 from hub.ingest.worker import IngestWorker
 from protocol.signing import generate_private_key
 from tests.hub.conftest import People
 from tests.hub.decisions.conftest import Door
 
+Stored = Callable[[ReceivedMessage], BatchOutcome]
 
-def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
-    hub_settings: HubSettings, registered: sessionmaker[Session], people: People
-) -> None:
-    worker = IngestWorker(hub_settings, registered, BrokerLink(hub_settings, queue.Queue()), generate_private_key())
-    door = Door(registered, worker.chain)
 
-    def stored(message: ReceivedMessage) -> BatchOutcome:
+@pytest.fixture
+def worker(hub_settings: HubSettings, registered: sessionmaker[Session], people: People) -> IngestWorker:
+    return IngestWorker(hub_settings, registered, BrokerLink(hub_settings, queue.Queue()), generate_private_key())
+
+
+@pytest.fixture
+def door(worker: IngestWorker, registered: sessionmaker[Session]) -> Door:
+    return Door(registered, worker.chain)
+
+
+@pytest.fixture
+def stored(door: Door, registered: sessionmaker[Session]) -> Stored:
+    """A door's message stored and committed as the writer stores a batch, before it decides it."""
+    def store(message: ReceivedMessage) -> BatchOutcome:
         with registered() as session:
             outcome = store_batch(session, [message], door.keys)
             session.commit()
         return outcome
+    return store
 
+
+def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
+    worker: IngestWorker, door: Door, stored: Stored, registered: sessionmaker[Session]
+) -> None:
     def revisions() -> list[tuple[str, bool]]:
         with registered() as session:
             return [(record.cause, record.closed_at is not None) for record in session.scalars(
@@ -49,17 +64,9 @@ def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
 
 
 def test_overdue_re_decisions_go_one_batch_at_a_time_while_batches_wait(
-    hub_settings: HubSettings, registered: sessionmaker[Session], people: People, monkeypatch: pytest.MonkeyPatch
+    worker: IngestWorker, door: Door, stored: Stored, registered: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    worker = IngestWorker(hub_settings, registered, BrokerLink(hub_settings, queue.Queue()), generate_private_key())
-    door = Door(registered, worker.chain)
-
-    def stored(message: ReceivedMessage) -> BatchOutcome:
-        with registered() as session:
-            outcome = store_batch(session, [message], door.keys)
-            session.commit()
-        return outcome
-
     def causes(seq: int) -> list[str]:
         with registered() as session:
             return list(session.scalars(select(EntryRecord.cause).where(
