@@ -22,13 +22,14 @@ Stored = Callable[[ReceivedMessage], BatchOutcome]
 
 
 @pytest.fixture
-def worker(hub_settings: HubSettings, registered: sessionmaker[Session], people: People) -> IngestWorker:
+def writer(hub_settings: HubSettings, registered: sessionmaker[Session], people: People) -> IngestWorker:
+    """The worker's writer, driven step by step by the test (not running: the conftest's `worker` runs one)."""
     return IngestWorker(hub_settings, registered, BrokerLink(hub_settings, queue.Queue()), generate_private_key())
 
 
 @pytest.fixture
-def door(worker: IngestWorker, registered: sessionmaker[Session]) -> Door:
-    return Door(registered, worker.chain)
+def door(writer: IngestWorker, registered: sessionmaker[Session]) -> Door:
+    return Door(registered, writer.chain)
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def stored(door: Door, registered: sessionmaker[Session]) -> Stored:
 
 
 def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
-    worker: IngestWorker, door: Door, stored: Stored, registered: sessionmaker[Session]
+    writer: IngestWorker, door: Door, stored: Stored, registered: sessionmaker[Session]
 ) -> None:
     def revisions() -> list[tuple[str, bool]]:
         with registered() as session:
@@ -51,20 +52,20 @@ def test_a_door_closing_is_decided_again_once_no_batch_is_waiting(
                 select(EntryRecord).where(EntryRecord.door_opened_event_id == door.opened_id(1))
                 .order_by(EntryRecord.revision))]
 
-    worker.decide(stored(door.event("door.opened", 0)))
+    writer.decide(stored(door.event("door.opened", 0)))
     assert revisions() == [("first", False)]
 
-    worker.checked.put(CheckedBatch([]))  # a batch is waiting behind this one
-    worker.decide(stored(door.event("door.closed", 20)))
+    writer.checked.put(CheckedBatch([]))  # a batch is waiting behind this one
+    writer.decide(stored(door.event("door.closed", 20)))
     assert revisions() == [("first", False)]
 
-    worker.checked.get_nowait()
-    worker.decide(BatchOutcome())  # the writer's next pass, nothing waiting
+    writer.checked.get_nowait()
+    writer.decide(BatchOutcome())  # the writer's next pass, nothing waiting
     assert revisions() == [("first", False), ("door_closed", True)]
 
 
 def test_overdue_re_decisions_go_one_batch_at_a_time_while_batches_wait(
-    worker: IngestWorker, door: Door, stored: Stored, registered: sessionmaker[Session],
+    writer: IngestWorker, door: Door, stored: Stored, registered: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def causes(seq: int) -> list[str]:
@@ -72,17 +73,17 @@ def test_overdue_re_decisions_go_one_batch_at_a_time_while_batches_wait(
             return list(session.scalars(select(EntryRecord.cause).where(
                 EntryRecord.door_opened_event_id == door.opened_id(seq)).order_by(EntryRecord.revision)))
 
-    worker.decide(stored(door.event("door.opened", 0)))
-    worker.checked.put(CheckedBatch([]))  # batches keep coming from here on
-    worker.decide(stored(door.event("door.closed", 20)))
-    worker.decide(stored(door.event("door.opened", 100)))
-    worker.decide(stored(door.event("door.closed", 120)))
+    writer.decide(stored(door.event("door.opened", 0)))
+    writer.checked.put(CheckedBatch([]))  # batches keep coming from here on
+    writer.decide(stored(door.event("door.closed", 20)))
+    writer.decide(stored(door.event("door.opened", 100)))
+    writer.decide(stored(door.event("door.closed", 120)))
     assert (causes(1), causes(3)) == (["first"], ["first"])
 
     monkeypatch.setattr(worker_module, "REDECIDE_WAIT_MAX_S", 0.0)
-    worker.decide(BatchOutcome())  # overdue, but a batch waits: the first batch's re-decision only
+    writer.decide(BatchOutcome())  # overdue, but a batch waits: the first batch's re-decision only
     assert (causes(1), causes(3)) == (["first", "door_closed"], ["first"])
 
-    worker.checked.get_nowait()
-    worker.decide(BatchOutcome())  # nothing waiting: the rest
+    writer.checked.get_nowait()
+    writer.decide(BatchOutcome())  # nothing waiting: the rest
     assert (causes(1), causes(3)) == (["first", "door_closed"], ["first", "door_closed"])
