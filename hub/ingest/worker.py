@@ -8,8 +8,9 @@ refuses on its own is recorded as rejected rather than blocking the ones behind 
 
 Then, in a transaction of its own (so receipts never wait on the rules), the same thread decides the batch's entries
 and raises its alerts (hub/decisions/), commits, and publishes them live. What the batch changes of entries decided
-before (a door closing behind one) is decided again once no batch is waiting: new openings go first. The scheduler's rounds (hub/scheduler.py)
-write only under the writer's lock, so the database has one writer at a time, as SQLite needs.
+before (a door closing behind one) is decided again once no batch is waiting: new openings go first. The
+scheduler's rounds (hub/scheduler.py) write only under the writer's lock, so the database has one writer at a time,
+as SQLite needs.
 """
 
 import logging
@@ -112,10 +113,10 @@ class IngestWorker:
         self._registry_keys: dict[str, str] = {}
         """The checker's copy of the registry's keys (its thread alone reads and writes it)."""
         self._keys_read_at = float("-inf")
-        self.checker_may_run = threading.Event()
+        self._checker_may_run = threading.Event()
         """Cleared while the writer decides new openings: the checker's verifying would hold the interpreter that
         each of the decision's statements waits to have back (see SWITCH_INTERVAL_S), and the alert waits on them."""
-        self.checker_may_run.set()
+        self._checker_may_run.set()
 
     def rounds(self) -> NightRounds:
         """The scheduler's rounds, sharing this writer's lock, chain and live board."""
@@ -148,7 +149,7 @@ class IngestWorker:
             messages = self._take()
             if not messages:
                 continue
-            self.checker_may_run.wait()
+            self._checker_may_run.wait()
             batch = check_batch(messages, self._registered_keys, keys)
             while not stop.is_set():
                 try:
@@ -243,7 +244,7 @@ class IngestWorker:
         return not self.checked.empty() or self._held is not None
 
     def _decide_urgent(self, outcome: BatchOutcome) -> None:
-        self.checker_may_run.clear()
+        self._checker_may_run.clear()
         try:
             with self.write_lock, self.sessions() as session:
                 now = self.clock()
@@ -266,7 +267,7 @@ class IngestWorker:
             # A rule that cannot take what a device sent must not stop ingest: receipts keep flowing.
             log.exception("the rules failed on a batch; its events are stored, its decisions are not")
         finally:
-            self.checker_may_run.set()
+            self._checker_may_run.set()
 
     def redecide_due(self, until_a_batch_waits: bool = False) -> None:
         """Decide again the openings the batches since the last time changed, batch by batch in their order, so
