@@ -3,6 +3,8 @@
 Chromium driven by playwright; and `page_checks`, which holds a page to axe-core's WCAG 2.2 AA rules at a desktop
 and a phone width and saves a screenshot of each under test-output/screenshots/."""
 
+import html
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -96,6 +98,11 @@ class Dashboard:
         page.goto(f"{self.url}/sign-in")
         code = self.totp_code(username) if self.account(username).totp_enrolled_at else ""
         sign_in_form(page, username, code=code, staff=(beside, TEST_PASSWORD) if beside else None)
+
+
+def text_of(page_html: str) -> str:
+    """What a person reads: the page without its tags, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page_html)))
 
 
 def enrol_second_factors(people: People, usernames: tuple[str, ...]) -> None:

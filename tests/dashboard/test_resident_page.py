@@ -3,7 +3,6 @@
 their room today and this week, honest about when the door could not record; nobody else's data; the whole flow by
 keyboard in Chromium; axe-core at both widths."""
 
-import html
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -41,7 +40,7 @@ from protocol.config import DeviceConfig
 from protocol.envelope import open_sealed
 from protocol.signing import public_key_b64
 from protocol.topics import DeviceChannel, device_topic
-from tests.dashboard.conftest import Dashboard, SignedInCookie
+from tests.dashboard.conftest import Dashboard, SignedInCookie, text_of
 from tests.hub.api.conftest import add_alert
 # The hub's running worker (it publishes the doors' signed configs), as the hub's tests use it.
 from tests.hub.conftest import DeviceSide, registered, wait_until, worker  # noqa: F401
@@ -51,11 +50,6 @@ Checks = Callable[[Page, str], None]
 FORM = "/residents/ada/preferences"
 KEEP = {"quiet": "22:00-07:00", "dnd": "yes", "knocker": "no"}
 """The form's other answers as the defaults have them, for a post that changes only the wait."""
-
-
-def text_of(page_html: str) -> str:
-    """What a person reads: the page without its tags, entities decoded, spaces collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page_html)))
 
 
 def get(dashboard: Dashboard, signed: SignedInCookie, path: str, flash: str = "") -> httpx.Response:
