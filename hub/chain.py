@@ -9,11 +9,11 @@ leaves a PendingHubEvent in the same transaction as the change it records, and t
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.db.bulk import append_events
 from hub.db.models import Device, DeviceHead, PendingHubEvent, StoredEvent
@@ -22,8 +22,24 @@ from protocol.hub_events import HUB_SOURCE, HubEventType
 from protocol.signing import GENESIS_PREV, chain_hash, public_key_b64, sign, signed_bytes
 
 PENDING_BATCH = 500
-APPENDED = "hub_chain_appended"
-"""Key in a session's `info`: (the transaction, the last hash) of the session's last append to the hub's chain."""
+QUEUED = "hub_chain_queued"
+"""Key in a session's `info`: the hub events appended in its transaction, not yet written (see `HubChain.append`)."""
+WRITTEN = "hub_chain_written"
+"""Key in a session's `info`: (the chain, seq, hash) of the head its transaction wrote, until it commits."""
+
+
+class QueuedHubEvent(NamedTuple):
+    """A hub event appended to a transaction, to be signed and stored when it commits."""
+
+    chain: "HubChain"
+    savepoint: SessionTransaction | None
+    """The savepoint it was appended in: rolled back, it takes the event with it."""
+    site: str
+    type: HubEventType
+    data: dict[str, Any]
+    room: str | None
+    ts_ms: int
+    mono_ms: int
 
 
 def record_for_chain(
@@ -40,6 +56,9 @@ class HubChain:
         self.key = key
         self.boot = uuid.uuid4().hex
         self._started = time.monotonic()
+        self.committed_head: tuple[int, str] | None = None
+        """(seq, hash) of the last event this chain wrote, once committed: the next write, finding the chain's head
+        still at that seq, needs no read of its hash."""
 
     def ensure_source(self, session: Session) -> None:
         """Register the hub as a source beside the devices, with its public key, once."""
@@ -58,59 +77,98 @@ class HubChain:
         data: dict[str, Any],
         room: str | None = None,
         at: datetime | None = None,
-    ) -> int:
-        """Sign and store one hub event in the caller's transaction; returns its seq."""
-        return self._append_all(session, [(site, type, data, room, at)])
+    ) -> None:
+        """Add one hub event to the caller's transaction. It is signed, chained and stored when the transaction
+        commits, with every other appended in it, in order: one read of the chain's head and one insert for all,
+        because an entry decision, its alert and the alert's first escalation are three appends on the writer's
+        way to the alert, and each written at once cost several round trips. Rolled back, it is never written."""
+        if QUEUED not in session.info:
+            session.info[QUEUED] = []
+            event.listen(session, "before_commit", _write_appended)
+            event.listen(session, "after_soft_rollback", _forget_rolled_back)
+            event.listen(session, "after_transaction_end", _forget_unwritten)
+            event.listen(session, "after_commit", _remember_head)
+        session.connection()  # begins the transaction, if none has: its end (commit or rollback) must be seen
+        at = at or datetime.now(UTC)
+        session.info[QUEUED].append(QueuedHubEvent(
+            self, session.get_nested_transaction(), site, type, data, room, int(at.timestamp() * 1000),
+            int((time.monotonic() - self._started) * 1000)))
 
-    def _append_all(self, session: Session,
-                    events: list[tuple[str, HubEventType, dict[str, Any], str | None, datetime | None]]) -> int:
-        """Sign and store events in order, each chained on the one before, with one read of the chain's head and
-        one insert for all; returns the last seq."""
-        connection = session.connection()  # begins the transaction, if none has begun, so it can be told apart
-        transaction = session.get_transaction()
-        appended = session.info.get(APPENDED)
-        if appended is not None and appended[0] is transaction:
-            # Appended to already in this transaction (a decision, then its alert): the head is locked and known.
-            head, prev = session.get_one(DeviceHead, HUB_SOURCE), appended[1]
-        else:
-            head = session.get(DeviceHead, HUB_SOURCE, with_for_update=True)
-            if head is None:
-                self.ensure_source(session)
-                head = session.get(DeviceHead, HUB_SOURCE, with_for_update=True)
-                assert head is not None
-            prev = GENESIS_PREV
-            if head.max_seq:
-                prev = session.scalar(
-                    select(StoredEvent.hash).where(StoredEvent.device == HUB_SOURCE, StoredEvent.seq == head.max_seq)
-                ) or GENESIS_PREV
-        seq, rows = head.max_seq, []
-        for site, type, data, room, at in events:
-            seq += 1
-            now = at or datetime.now(UTC)
-            body = event_body(
-                device=HUB_SOURCE, seq=seq, prev=prev, boot=self.boot,
-                mono_ms=int((time.monotonic() - self._started) * 1000), ts_ms=int(now.timestamp() * 1000),
-                type=type.value, door=None, data=data,
-            )
-            body_bytes = signed_bytes(body)
-            link = chain_hash(body_bytes)
-            rows.append({
-                "site": site, "device": HUB_SOURCE, "seq": seq, "type": type.value, "door": None, "room": room,
-                "ts_ms": body["ts_ms"], "mono_ms": body["mono_ms"], "boot": self.boot, "prev": prev,
-                "hash": link, "sig": sign(self.key, body), "signed": body_bytes.decode("utf-8"),
-                "received_at": datetime.now(UTC),
-            })
-            prev = link
-        append_events(connection, rows)
-        head.max_seq = head.acked_seq = seq
-        session.info[APPENDED] = (transaction, prev)
-        return seq
+    def signed_row(self, appended: QueuedHubEvent, seq: int, prev: str) -> dict[str, Any]:
+        """The events row of an appended hub event, signed with this chain's key, at `seq` after `prev`."""
+        body = event_body(
+            device=HUB_SOURCE, seq=seq, prev=prev, boot=self.boot, mono_ms=appended.mono_ms, ts_ms=appended.ts_ms,
+            type=appended.type.value, door=None, data=appended.data,
+        )
+        body_bytes = signed_bytes(body)
+        return {
+            "site": appended.site, "device": HUB_SOURCE, "seq": seq, "type": appended.type.value, "door": None,
+            "room": appended.room, "ts_ms": appended.ts_ms, "mono_ms": appended.mono_ms, "boot": self.boot,
+            "prev": prev, "hash": chain_hash(body_bytes), "sig": sign(self.key, body),
+            "signed": body_bytes.decode("utf-8"), "received_at": datetime.now(UTC),
+        }
 
     def sign_pending(self, session: Session) -> int:
         """Sign in what API processes left, oldest first; returns how many."""
         pending = list(session.scalars(select(PendingHubEvent).order_by(PendingHubEvent.id).limit(PENDING_BATCH)))
+        for item in pending:
+            self.append(session, item.site, HubEventType(item.type), item.data, item.room, item.created_at)
         if pending:
-            self._append_all(session, [(item.site, HubEventType(item.type), item.data, item.room, item.created_at)
-                                       for item in pending])
             session.execute(delete(PendingHubEvent).where(PendingHubEvent.id.in_([item.id for item in pending])))
         return len(pending)
+
+
+def _write_appended(session: Session) -> None:
+    """Before a transaction commits: its appended hub events, signed and chained on the head, which stays locked
+    (FOR UPDATE) until the commit. A savepoint's commit writes nothing: its events wait for the transaction's."""
+    appended: list[QueuedHubEvent] = session.info[QUEUED]
+    if not appended or session.in_nested_transaction():
+        return
+    head = session.get(DeviceHead, HUB_SOURCE, with_for_update=True)
+    if head is None:
+        appended[0].chain.ensure_source(session)
+        head = session.get_one(DeviceHead, HUB_SOURCE, with_for_update=True)
+    known = appended[0].chain.committed_head
+    prev = GENESIS_PREV
+    if known is not None and known[0] == head.max_seq:
+        prev = known[1]
+    elif head.max_seq:
+        prev = session.scalar(
+            select(StoredEvent.hash).where(StoredEvent.device == HUB_SOURCE, StoredEvent.seq == head.max_seq)
+        ) or GENESIS_PREV
+    rows = []
+    for seq, item in enumerate(appended, start=head.max_seq + 1):
+        rows.append(item.chain.signed_row(item, seq, prev))
+        prev = rows[-1]["hash"]
+    append_events(session.connection(), rows)
+    head.max_seq = head.acked_seq = rows[-1]["seq"]
+    session.info[WRITTEN] = (appended[-1].chain, head.max_seq, prev)
+    appended.clear()
+
+
+def _remember_head(session: Session) -> None:
+    """After the commit: the head just written, for the writing chain's next write."""
+    written = session.info.pop(WRITTEN, None)
+    if written is not None:
+        chain, seq, link = written
+        chain.committed_head = (seq, link)
+
+
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    """The events appended in a savepoint rolled back, forgotten with it."""
+    def inside(savepoint: SessionTransaction | None) -> bool:
+        while savepoint is not None:
+            if savepoint is rolled_back:
+                return True
+            savepoint = savepoint.parent
+        return False
+
+    if rolled_back.nested:
+        session.info[QUEUED][:] = [item for item in session.info[QUEUED] if not inside(item.savepoint)]
+
+
+def _forget_unwritten(session: Session, ended: SessionTransaction) -> None:
+    """A transaction ended without its commit (rolled back, or its session closed): its events with it."""
+    if ended.parent is None:
+        session.info[QUEUED].clear()
+        session.info.pop(WRITTEN, None)

@@ -71,10 +71,50 @@ def test_appends_in_one_transaction_and_after_a_rollback_stay_linked(sessions: s
         chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "c"})
         chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "d"})
         session.commit()
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "closed uncommitted"})
+        session.close()
+        session.commit()  # the session, closed, begins again: nothing of before carries over
     with sessions() as session:
         rows = session.scalars(select(StoredEvent).where(StoredEvent.device == HUB_SOURCE).order_by(StoredEvent.seq)).all()
     assert [(row.seq, json.loads(row.signed)["data"]["staff"]) for row in rows] == [
         (1, "a"), (2, "b"), (3, "c"), (4, "d")]
+    assert [row.prev for row in rows] == [GENESIS_PREV] + [row.hash for row in rows[:-1]]
+
+
+def test_two_chains_taking_turns_stay_linked(sessions: sessionmaker[Session]) -> None:
+    """A chain remembers the head it last committed; when another writer has moved the head on since, it links
+    to the head as stored, not to what it remembers."""
+    first, second = HubChain(generate_private_key()), HubChain(generate_private_key())
+    for chain, staff in ((first, "a"), (first, "b"), (second, "c"), (first, "d")):
+        with sessions() as session:
+            chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": staff})
+            session.commit()
+    with sessions() as session:
+        rows = session.scalars(select(StoredEvent).where(StoredEvent.device == HUB_SOURCE)
+                               .order_by(StoredEvent.seq)).all()
+    assert [json.loads(row.signed)["data"]["staff"] for row in rows] == ["a", "b", "c", "d"]
+    assert [row.prev for row in rows] == [GENESIS_PREV] + [row.hash for row in rows[:-1]]
+
+
+def test_an_append_in_a_savepoint_rolled_back_is_never_written(sessions: sessionmaker[Session]) -> None:
+    """Appends are written when the transaction commits; one made inside a savepoint that was rolled back went
+    with it, and one inside a savepoint released stays."""
+    chain = HubChain(generate_private_key())
+    with sessions() as session:
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "a"})
+        with session.begin_nested():
+            chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "kept"})
+        savepoint = session.begin_nested()
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "rolled back"})
+        with session.begin_nested():
+            chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "inside it"})
+        savepoint.rollback()
+        chain.append(session, "oakwood", HubEventType.CHECK_IN, {"staff": "b"})
+        session.commit()
+    with sessions() as session:
+        rows = session.scalars(select(StoredEvent).where(StoredEvent.device == HUB_SOURCE)
+                               .order_by(StoredEvent.seq)).all()
+    assert [(row.seq, json.loads(row.signed)["data"]["staff"]) for row in rows] == [(1, "a"), (2, "kept"), (3, "b")]
     assert [row.prev for row in rows] == [GENESIS_PREV] + [row.hash for row in rows[:-1]]
 
 
