@@ -170,13 +170,16 @@ def _on_same_door(row: StoredEvent, record: DecidedOpening) -> bool:
 
 
 def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
-    """Openings already decided that this batch may change, with the cause: a late event dated inside an opening's
-    look-back, or the door closing after it. Clock offsets are read only for rows that may matter: most batches
-    (motion, readings, heartbeats) find no decided opening near them and cost one query."""
+    """Openings decided before this batch that it may change, with the cause: a late event dated inside an
+    opening's look-back, or the door closing after it. The batch's own openings, decided already, are no late
+    events for themselves. Clock offsets are read only for rows that may matter: most batches (motion, readings,
+    heartbeats) find no decided opening near them and cost one query."""
     causes: dict[int, str] = {}
     closings = [row for row in stored if row.type == EventType.DOOR_CLOSED]
     entry_facts = [row for row in stored if row.type in ENTRY_TYPES and row.room is not None]
-    decided = decided_near(session, [(row.room, row.ts_ms) for row in entry_facts])
+    own = {row.id for row in stored if row.type == EventType.DOOR_OPENED}
+    decided = [record for record in decided_near(session, [(row.room, row.ts_ms) for row in entry_facts])
+               if record.door_opened_event_id not in own]
     near = [row for row in entry_facts if any(_on_same_door(row, record) for record in decided)]
     offsets = clock_offsets(session, closings + [row for row in near if row not in closings])
 
@@ -203,18 +206,22 @@ def _to_redecide(session: Session, stored: list[StoredEvent]) -> dict[int, str]:
 
 @dataclass
 class BatchPlan:
-    """What a committed batch asks of the rules, read before any of it is decided: its rows the rules act on, and
-    the openings decided before that it may change (with the cause)."""
+    """What a committed batch asks of the rules: its rows the rules act on, and (found once its new openings are
+    decided, see `find_redecisions`) the openings decided before that it may change, with the cause."""
 
     stored: list[StoredEvent]
-    redecide: dict[int, str]
     rejected: list[Rejection]
+    redecide: dict[int, str] = field(default_factory=dict)
 
 
 def plan_batch(session: Session, new_events: list[NewEvent], rejected: list[Rejection]) -> BatchPlan:
-    stored = stored_in_batch(session, new_events)
-    # Read before the batch's own openings are decided: those are not late events for themselves.
-    return BatchPlan(stored, _to_redecide(session, stored) if stored else {}, rejected)
+    return BatchPlan(stored_in_batch(session, new_events), rejected)
+
+
+def find_redecisions(session: Session, plan: BatchPlan) -> None:
+    """Fill in `plan.redecide`. Read after the batch's new openings are decided, committed and published, so their
+    alerts never wait on these reads (a few statements a batch)."""
+    plan.redecide = _to_redecide(session, plan.stored) if plan.stored else {}
 
 
 def decide_batch(session: Session, chain: HubChain, plan: BatchPlan, now: datetime,
@@ -227,7 +234,7 @@ def decide_batch(session: Session, chain: HubChain, plan: BatchPlan, now: dateti
         outcome.alerts += _device_alerts(session, chain, row, now, context)
     for row in plan.stored:
         if row.type == EventType.DOOR_OPENED:
-            decision, alerts = decide_opening(session, chain, row, now, context)
+            decision, alerts = decide_opening(session, chain, row, now, context, just_stored=True)
             outcome.decided += decision is not None
             outcome.alerts += alerts
     outcome.rooms |= {(row.site, row.room) for row in plan.stored if row.room and row.type in STATE_TYPES}

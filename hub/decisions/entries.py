@@ -127,14 +127,20 @@ def _unpermitted(decision: EntryDecision, site: str) -> AlertRaise:
     )
 
 
+def _decided_already(session: Session, door_opened_event_id: int) -> bool:
+    return session.scalar(select(EntryRecord.id).where(EntryRecord.door_opened_event_id == door_opened_event_id)
+                          .limit(1)) is not None
+
+
 def decide_opening(session: Session, chain: HubChain, opened: StoredEvent, now: datetime,
-                   context: EntryContext) -> tuple[EntryDecision | None, list[AlertMessage]]:
-    """Decide a newly stored door opening (revision 1) and raise its alert when it was not permitted."""
+                   context: EntryContext, just_stored: bool = False) -> tuple[EntryDecision | None, list[AlertMessage]]:
+    """Decide a newly stored door opening (revision 1) and raise its alert when it was not permitted. `just_stored`:
+    stored by the batch now being decided, so never decided before (and not read again to make sure)."""
     if opened.room is None:
         log.warning("door.opened %d of %s names no room the registry knows; not decided", opened.id, opened.device)
         return None, []
-    if session.scalar(select(EntryRecord.id).where(EntryRecord.door_opened_event_id == opened.id).limit(1)):
-        return None, []  # decided already (a catch-up after a restart overlapping the live path)
+    if not just_stored and _decided_already(session, opened.id):
+        return None, []  # a catch-up after a restart overlapping the live path
     decision = _decide(session, opened, context)
     assert decision is not None
     _store(session, chain, decision, opened.site, 1, FIRST, now)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.db.models import AlertRecord, Device, Home, PreferenceVersion, StoredEvent, Tenancy
@@ -148,22 +148,31 @@ def _last_dnd_before(session: Session, opened: StoredEvent, where: ColumnElement
                      since_ms: int) -> StoredEvent | None:
     """The last "do not disturb" change before `since_ms`, however long ago: looked for device by device and type
     by type, newest first on the (device, type, seq) index, so a year of a room's history is never walked to find
-    it. The time bound is checked on the rows read, not put in the query: there it leads the planner to the
-    (device, ts_ms) index, which walks every event of the device before the window."""
+    it; all of those reads in one statement. The time bound is checked on the rows read, not put in the query:
+    there it leads the planner to the (device, ts_ms) index, which walks every event of the device before the
+    window."""
     devices = {opened.device}
     if opened.room is not None:
         devices |= {device.id for device in devices_serving(session, opened.site, {opened.room}, retired_too=True)}
+
+    def newest_first(device: str, type: EventType) -> Select[tuple[StoredEvent]]:
+        return (select(StoredEvent).where(StoredEvent.device == device, StoredEvent.type == type, where)
+                .order_by(StoredEvent.seq.desc()))
+
+    kinds = [(device, type) for device in sorted(devices) for type in (EventType.DND_ON, EventType.DND_OFF)]
+    # Each part a subquery: SQLite allows no ORDER BY or LIMIT on the parts of a compound select.
+    recent_of_each = union_all(*(select(newest_first(device, type).limit(RECENT_DND).subquery())
+                                 for device, type in kinds))
+    recent: dict[tuple[str, str], list[StoredEvent]] = {kind: [] for kind in kinds}
+    for row in session.scalars(select(StoredEvent).from_statement(recent_of_each)):
+        recent[(row.device, row.type)].append(row)
     found = []
-    for device in sorted(devices):
-        for type in (EventType.DND_ON, EventType.DND_OFF):
-            newest_first = (select(StoredEvent).where(StoredEvent.device == device, StoredEvent.type == type, where)
-                            .order_by(StoredEvent.seq.desc()))
-            recent = list(session.scalars(newest_first.limit(RECENT_DND)))
-            before = next((row for row in recent if row.ts_ms < since_ms), None)
-            if before is None and len(recent) == RECENT_DND:
-                before = session.scalar(newest_first.where(StoredEvent.ts_ms < since_ms).limit(1))
-            if before is not None:
-                found.append(before)
+    for (device, type), rows in recent.items():
+        before = max((row for row in rows if row.ts_ms < since_ms), key=lambda row: row.seq, default=None)
+        if before is None and len(rows) == RECENT_DND:
+            before = session.scalar(newest_first(device, EventType(type)).where(StoredEvent.ts_ms < since_ms).limit(1))
+        if before is not None:
+            found.append(before)
     return max(found, key=lambda row: (row.ts_ms, row.seq), default=None)
 
 

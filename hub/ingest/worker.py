@@ -34,7 +34,7 @@ from hub.db.engine import make_engine, make_session_factory
 from hub.db.migrate import upgrade
 from hub.db.models import Device, RejectedMessage
 from hub.environment_export import EnvironmentExport
-from hub.decisions.batch import BatchPlan, decide_batch, plan_batch, redecide_batch
+from hub.decisions.batch import BatchPlan, decide_batch, find_redecisions, plan_batch, redecide_batch
 from hub.decisions.entries import EntryContext, decide_opening, undecided_openings
 from hub.decisions.live import LiveBoard
 from hub.device_config import sealed_config
@@ -254,6 +254,7 @@ class IngestWorker:
                 decided = decide_batch(session, self.chain, plan, now, self.context)
                 session.commit()
                 self.board.alerts(decided.alerts)
+                find_redecisions(session, plan)
                 self.board.rooms_changed(self.sessions, decided.rooms, now)
                 if plan.redecide:
                     if not self._redecide_due:

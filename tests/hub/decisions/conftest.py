@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.chain import HubChain
 from hub.db.models import StoredEvent
-from hub.decisions.batch import BatchDecisions, decide_batch, plan_batch, redecide_batch
+from hub.decisions.batch import BatchDecisions, decide_batch, find_redecisions, plan_batch, redecide_batch
 from hub.decisions.entries import EntryContext
 from hub.ingest.message import ReceivedMessage
 from hub.ingest.store import VerifyKeys, store_batch
@@ -37,7 +37,8 @@ CONTEXT = EntryContext(default_zone="Europe/London", ladder=DEFAULT_LADDER)
 @dataclass
 class Door:
     """The vector device's door d1 (room-12, where ada lives): signs events with chosen times, stores them through
-    store_batch and decides them with plan_batch, decide_batch and redecide_batch, committing each as the worker does."""
+    store_batch and decides them with plan_batch, decide_batch, find_redecisions and redecide_batch, committing
+    each as the worker does."""
 
     sessions: sessionmaker[Session]
     chain: HubChain
@@ -69,6 +70,7 @@ class Door:
             plan = plan_batch(session, outcome.new_events, outcome.rejected)
             decided = decide_batch(session, self.chain, plan, at, CONTEXT)
             session.commit()
+            find_redecisions(session, plan)
             redecided = redecide_batch(session, self.chain, plan, at, CONTEXT)
             session.commit()
         return decided.joined(redecided)

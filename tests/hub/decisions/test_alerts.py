@@ -2,13 +2,15 @@
 transition, and a fresh read when someone else's change landed first. Two sessions on each engine, as the worker
 and an API process would have."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.chain import HubChain
-from hub.db.models import AlertChangeRecord, AlertRecord
+from hub.db.models import AlertChangeRecord, AlertRecord, StoredEvent
 from hub.decisions.alerts import (
     AlertRaise,
     active_alert,
@@ -20,6 +22,7 @@ from hub.decisions.alerts import (
     write_if_unchanged,
 )
 from hub.rules.alerts import AlertType, Transition, acknowledge
+from protocol.hub_events import HUB_SOURCE
 from protocol.signing import generate_private_key
 from tests.hub.conftest import SITE, People
 
@@ -82,3 +85,41 @@ def test_a_clear_read_before_an_acknowledgement_keeps_it_and_says_so(people: Peo
         last = session.scalars(select(AlertChangeRecord).where(AlertChangeRecord.alert_id == alert_id)
                                .order_by(AlertChangeRecord.id.desc())).first()
         assert last is not None and (last.action, last.status) == ("cleared", "cleared_acknowledged")
+
+
+def test_a_raise_whose_read_missed_one_raised_meanwhile_changes_nothing_and_the_transaction_goes_on(
+        people: People, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers raising at once: the second read no active alert before the first committed one. Its insert
+    meets the active one in the unique index and adds nothing, and its transaction carries on (on PostgreSQL a
+    statement that failed would have aborted it)."""
+    chain = HubChain(generate_private_key())
+    first = _raised(people.sessions, chain)
+    monkeypatch.setattr("hub.decisions.alerts.active_alert", lambda *_args: None)  # the read before the commit
+    tamper = AlertRaise(SITE, "room-12", AlertType.TAMPER, "device:door-12")
+    with people.sessions() as worker:
+        assert raise_once(worker, chain, HELP, T0 + timedelta(seconds=1)) == []
+        assert [message.type for message in raise_once(worker, chain, tamper, T0 + timedelta(seconds=1))][:1] == [
+            "tamper"]
+        worker.commit()
+    with people.sessions() as session:
+        assert sorted((record.type, record.subject) for record in session.scalars(select(AlertRecord))) == [
+            ("help_requested", HELP.subject), ("tamper", "device:door-12")]
+    assert _actions(people.sessions, first) == ["raised", "escalated"]
+
+
+def test_a_raise_sends_the_steps_due_at_once_and_records_each_change_in_order(people: People) -> None:
+    """The default ladder calls the staff on duty at once: the alert is stored already escalated to that step,
+    with the raise and the escalation each a line of history, a chain event and a live message of its own."""
+    chain = HubChain(generate_private_key())
+    with people.sessions() as session:
+        messages = raise_once(session, chain, HELP, T0)
+        session.commit()
+    assert [(message.change, message.escalation_step, message.audience) for message in messages] == [
+        ("raised", None, None), ("escalated", 0, "staff_on_duty")]
+    with people.sessions() as session:
+        stored = session.scalars(select(AlertRecord)).one()
+        assert (stored.escalated, stored.next_escalation_at) == ([0], T0 + timedelta(minutes=2))
+        changes = [json.loads(row.signed)["data"] for row in session.scalars(
+            select(StoredEvent).where(StoredEvent.device == HUB_SOURCE).order_by(StoredEvent.seq))]
+    assert [(change["action"], change["escalation_step"]) for change in changes] == [("raised", None), ("escalated", 0)]
+    assert _actions(people.sessions, stored.id) == ["raised", "escalated"]
