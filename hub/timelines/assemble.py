@@ -90,7 +90,10 @@ def _ms(moment: datetime) -> int:
 
 
 _SEQ = attrgetter("seq")
+_HEARTBEAT = EventType.DEVICE_HEARTBEAT.value
 _AT = attrgetter("at")
+_SOURCE = attrgetter("source")
+_BASIS = attrgetter("basis")
 
 
 def assemble(found: Found) -> Timeline:
@@ -105,14 +108,15 @@ def assemble(found: Found) -> Timeline:
     elif found.view == View.CASE:
         entries = [entry for entry in entries if entry.room in found.scope_rooms or entry.who in found.scope_staff]
         merged = _scoped_items(found, merged, entries, found.scope_rooms, found.scope_staff)
-    shown_sources = {item.source for item in merged} | {entry.device for entry in entries}
+    shown_sources = set(map(_SOURCE, merged)) | {entry.device for entry in entries}
     if found.view in (View.ROOM, View.HOME):
         shown_sources |= set(found.devices)
     elif found.view == View.CASE:
         shown_sources |= {device for device, info in found.devices.items() if set(info.rooms) & found.scope_rooms}
     unknown_items = _unknowns(found, beats, merged, rooms_of, shown_sources, window)
-    counts = Counter("device clock corrected" if item.basis.startswith("device clock corrected") else item.basis
-                     for item in merged)
+    counts: Counter[str] = Counter()
+    for basis, count in Counter(map(_BASIS, merged)).items():  # counted first: a night has a handful of bases
+        counts["device clock corrected" if basis.startswith("device clock corrected") else basis] += count
     lanes = tuple(lane for lane in LANE_ORDER if found.view != View.STAFF or any(i.lane == lane for i in merged))
     return Timeline(
         view=found.view, site=found.site, subject=found.subject, start=found.start, end=found.end,
@@ -151,11 +155,9 @@ def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
             if before is not None and before.seq <= fact.seq:
                 report, before = before, None
             data = data_of(fact)
-            heartbeat = fact.type == EventType.DEVICE_HEARTBEAT
+            heartbeat = fact.type == _HEARTBEAT
             if heartbeat:
-                offset = data.get("clock_offset_ms")
-                report = clock.ClockReport(fact.seq, fact.ts_ms, data.get("clock_synced") is True,
-                                           offset if isinstance(offset, int) else None)
+                report = clock.report_of(fact.seq, fact.ts_ms, data)
             received_ms = _ms(fact.received_at)
             if hub:
                 placed, basis, correction = fact.ts_ms, clock.HUB_CLOCK, None

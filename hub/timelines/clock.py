@@ -6,8 +6,8 @@ makes the device's times untrustworthy until the next synced one, and the hub's 
 The hub's own events are on the hub's clock. Every item says which of these its place rests on.
 """
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 SYNCED = "device clock, synced"
 UNSYNCED = "hub receive time: device clock unsynced"
@@ -23,14 +23,19 @@ def corrected_basis(offset_ms: int) -> str:
     return f"device clock corrected by {offset_ms:+d} ms"
 
 
-@dataclass(frozen=True, slots=True)
-class ClockReport:
-    """What one heartbeat said about its device's clock."""
+class ClockReport(NamedTuple):
+    """What one heartbeat said about its device's clock. A tuple: a home's night reads thousands of heartbeats."""
 
     seq: int
     ts_ms: int
     synced: bool
     offset_ms: int | None
+
+
+def report_of(seq: int, ts_ms: int, data: dict[str, Any]) -> ClockReport:
+    """What a heartbeat's data says of its device's clock."""
+    offset = data.get("clock_offset_ms")
+    return ClockReport(seq, ts_ms, data.get("clock_synced") is True, offset if isinstance(offset, int) else None)
 
 
 def place(ts_ms: int, received_ms: int, report: ClockReport | None) -> tuple[int, str, int | None]:

@@ -22,6 +22,10 @@ MOTION_AFTER = timedelta(minutes=2)
 BADGE_BEFORE = timedelta(minutes=2)
 
 
+_WITNESS_TYPES = frozenset({EventType.INDICATOR_CHANGED, EventType.BADGE_PRESENTED, EventType.MOTION_DETECTED,
+                            HubEventType.KNOCK_SENT})
+
+
 class Witnesses:
     """The timeline's items indexed the way corroboration asks about them."""
 
@@ -32,13 +36,16 @@ class Witnesses:
         self.motion: dict[str | None, list[Item]] = defaultdict(list)
         self.hub_knocks: dict[str, Item] = {}
         for item in items:
-            if item.type == EventType.INDICATOR_CHANGED:
+            kind = item.type
+            if kind not in _WITNESS_TYPES:  # most of a night: readings and heartbeats
+                continue
+            if kind == EventType.INDICATOR_CHANGED:
                 self.indicators[item.source].append(item)
-            elif item.type == EventType.BADGE_PRESENTED:
+            elif kind == EventType.BADGE_PRESENTED:
                 self.badges[item.source].append(item)
-            elif item.type == EventType.MOTION_DETECTED:
+            elif kind == EventType.MOTION_DETECTED:
                 self.motion[item.room].append(item)
-            elif item.type == HubEventType.KNOCK_SENT and isinstance(item.fields.get("command"), str):
+            elif isinstance(item.fields.get("command"), str):
                 self.hub_knocks[item.fields["command"]] = item
 
 

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import CompoundSelect, Connection, Select, and_, bindparam, or_, select, union_all
+from sqlalchemy import CompoundSelect, Connection, Select, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.db.models import AlertRecord, Device, DeviceHead, EntryRecord, Home, StoredEvent
 from hub.timelines.assemble import DeviceInfo, EntryRow, Found
-from hub.timelines.clock import ClockReport
+from hub.timelines.clock import ClockReport, report_of
 from hub.timelines.facts import Fact, data_of
 from hub.timelines.model import View
 from hub.timelines.unknowns import AlertSpan, SeqMark
@@ -46,20 +46,22 @@ _ROOM_WITH_CLOCK = union_all(*_ROOM_ROWS, _HEARTBEATS_BEFORE)
 _ROOM = union_all(*_ROOM_ROWS)
 
 _REGISTRY = (
+    # The home's devices (and the hub), each with its chain's head when that has a hole, the home's time zone,
+    # and the device's offline alerts that overlap the window: one row per device and alert.
     select(Device.id, Device.site, Device.doors, Device.status, Device.status_at, DeviceHead.acked_seq,
-           Home.time_zone)
+           Home.time_zone, AlertRecord.id, AlertRecord.type, AlertRecord.subject, AlertRecord.room,
+           AlertRecord.raised_at, AlertRecord.cleared_at)
     .outerjoin(DeviceHead, and_(DeviceHead.device == Device.id, DeviceHead.acked_seq < DeviceHead.max_seq))
     .outerjoin(Home, Home.id == Device.site)
+    .outerjoin(AlertRecord, and_(
+        AlertRecord.subject == literal("device:") + Device.id, AlertRecord.type == "device_offline",
+        AlertRecord.site == bindparam("site"), AlertRecord.raised_at < bindparam("end"),
+        or_(AlertRecord.cleared_at.is_(None), AlertRecord.cleared_at > bindparam("start"))))
     .where(Device.site.in_([bindparam("site"), HUB_SOURCE]))
 )
 _STORED_FROM = (select(StoredEvent.seq, StoredEvent.ts_ms)
                 .where(StoredEvent.device == bindparam("device"), StoredEvent.seq >= bindparam("seq"))
                 .order_by(StoredEvent.seq))
-_OFFLINE_ALERTS = select(AlertRecord.id, AlertRecord.type, AlertRecord.subject, AlertRecord.room,
-                         AlertRecord.raised_at, AlertRecord.cleared_at).where(
-    AlertRecord.site == bindparam("site"), AlertRecord.type == "device_offline",
-    AlertRecord.raised_at < bindparam("end"),
-    or_(AlertRecord.cleared_at.is_(None), AlertRecord.cleared_at > bindparam("start")))
 _ENTRY_COLUMNS = (EntryRecord.door_opened_event_id, EntryRecord.revision, EntryRecord.cause, EntryRecord.decided_at,
                   EntryRecord.room, EntryRecord.device, EntryRecord.door, EntryRecord.opened_at,
                   EntryRecord.closed_at, EntryRecord.kind, EntryRecord.outcome, EntryRecord.reason,
@@ -100,19 +102,31 @@ def home_query(site: str, start_ms: int, end_ms: int) -> Query:
     return Query(_HOME_ROWS, {"site": site, "start_ms": start_ms, "end_ms": end_ms})
 
 
-def _registry(connection: Connection, site: str) -> tuple[str | None, dict[str, DeviceInfo], dict[str, int]]:
-    """In one round trip: the home's time zone (None when the home is not registered or has no devices yet), its
-    devices, and the sources (its devices and the hub) whose stored chain has a hole, with the seq acked below it."""
-    zone, devices, behind = None, {}, {}
-    for device, device_site, doors, status, status_at, acked, time_zone in connection.execute(
-            _REGISTRY, {"site": site}).all():
+class Registry(NamedTuple):
+    """What the home's registry says for one window."""
+
+    zone: str | None
+    """The home's time zone; None when the home is not registered or has no devices yet."""
+    devices: dict[str, DeviceInfo]
+    behind: dict[str, int]
+    """The sources (its devices and the hub) whose stored chain has a hole, with the seq acked below it."""
+    offline_alerts: list[AlertSpan]
+
+
+def _registry(connection: Connection, site: str, start: datetime, end: datetime) -> Registry:
+    """What the home's registry says for a window, in one round trip."""
+    zone, devices, behind, alerts = None, {}, {}, []
+    for device, device_site, doors, status, status_at, acked, time_zone, *alert in connection.execute(
+            _REGISTRY, {"site": site, "start": start, "end": end}).all():
         if acked is not None:
             behind[device] = acked
+        if alert[0] is not None:
+            alerts.append(AlertSpan(*alert))
         if device_site == site and device != HUB_SOURCE:
             zone = time_zone
             devices[device] = DeviceInfo(device, tuple(sorted(set((doors or {}).values()))), bool(doors), status,
                                          status_at)
-    return zone, devices, behind
+    return Registry(zone, devices, behind, alerts)
 
 
 def _zone(session: Session, site: str, zone: str | None, default_zone: str | None) -> str:
@@ -134,10 +148,7 @@ def _clock_before(before: Sequence[Fact]) -> dict[str, ClockReport]:
     for fact in before:
         if fact.device in last and last[fact.device].seq > fact.seq:
             continue
-        data = data_of(fact)
-        offset = data.get("clock_offset_ms")
-        last[fact.device] = ClockReport(fact.seq, fact.ts_ms, data.get("clock_synced") is True,
-                                        offset if isinstance(offset, int) else None)
+        last[fact.device] = report_of(fact.seq, fact.ts_ms, data_of(fact))
     return last
 
 
@@ -156,18 +167,19 @@ def _seq_marks(connection: Connection, behind: dict[str, int], start_ms: int) ->
 def load_room(session: Session, site: str, room: str, start: datetime, end: datetime, now: datetime,
               offline_after: timedelta) -> Found:
     connection = session.connection()
-    zone, devices, behind = _registry(connection, site)
-    devices = {device: info for device, info in devices.items() if room in info.rooms}
-    return _found(connection, View.ROOM, site, _zone(session, site, zone, None), room, start, end, now,
-                  offline_after, devices, behind, room=room)
+    registry = _registry(connection, site, start, end)
+    registry = registry._replace(devices={device: info for device, info in registry.devices.items()
+                                          if room in info.rooms})
+    return _found(connection, View.ROOM, site, _zone(session, site, registry.zone, None), room, start, end, now,
+                  offline_after, registry, room=room)
 
 
 def load_home(session: Session, site: str, start: datetime, end: datetime, now: datetime,
               offline_after: timedelta, default_zone: str | None = None) -> Found:
     connection = session.connection()
-    zone, devices, behind = _registry(connection, site)
-    return _found(connection, View.HOME, site, _zone(session, site, zone, default_zone), site, start, end, now,
-                  offline_after, devices, behind)
+    registry = _registry(connection, site, start, end)
+    return _found(connection, View.HOME, site, _zone(session, site, registry.zone, default_zone), site, start, end,
+                  now, offline_after, registry)
 
 
 def load_staff(session: Session, site: str, staff: str, start: datetime, end: datetime, now: datetime,
@@ -179,8 +191,8 @@ def load_staff(session: Session, site: str, staff: str, start: datetime, end: da
 
 
 def _found(connection: Connection, view: View, site: str, zone: str, subject: str, start: datetime, end: datetime,
-           now: datetime, offline_after: timedelta, devices: dict[str, DeviceInfo], behind: dict[str, int],
-           room: str | None = None) -> Found:
+           now: datetime, offline_after: timedelta, registry: Registry, room: str | None = None) -> Found:
+    devices = registry.devices
     start_ms = ms(start)
     window = {"site": site, "start": start, "end": end}
     rows = {**window, "start_ms": start_ms, "end_ms": ms(end), "devices": list(devices),
@@ -192,16 +204,15 @@ def _found(connection: Connection, view: View, site: str, zone: str, subject: st
     else:
         found_rows = connection.execute(_ROOM_WITH_CLOCK, {**rows, "room": room}).all()
         entries = connection.execute(_ROOM_ENTRIES, {**window, "room": room}).all()
-    for row in found_rows:
-        fact = Fact(*row)
+    for fact in map(Fact._make, found_rows):
         (facts if fact.ts_ms >= start_ms else before).append(fact)
     sources = {*devices, HUB_SOURCE}
     return Found(
         view=view, site=site, subject=subject, start=start, end=end, time_zone=zone, now=now, facts=facts,
         devices=devices, clock_before=_clock_before(before),
-        seq_marks=_seq_marks(connection, {source: acked for source, acked in behind.items() if source in sources},
-                             start_ms),
-        alerts=[AlertSpan(*alert) for alert in connection.execute(_OFFLINE_ALERTS, window).all()],
+        seq_marks=_seq_marks(connection, {source: acked for source, acked in registry.behind.items()
+                                          if source in sources}, start_ms),
+        alerts=registry.offline_alerts,
         entries=[EntryRow(*entry[:-1], rests_on=tuple(entry[-1] or ())) for entry in entries],
         offline_after=offline_after,
     )
