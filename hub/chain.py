@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.db.bulk import append_events
@@ -119,31 +119,42 @@ class HubChain:
 
 
 def _write_appended(session: Session) -> None:
-    """Before a transaction commits: its appended hub events, signed and chained on the head, which stays locked
-    (FOR UPDATE) until the commit. A savepoint's commit writes nothing: its events wait for the transaction's."""
+    """Before a transaction commits: its appended hub events, signed and chained on the head. The head moves on
+    (and stays locked until the commit) in the same statement that says where it was. A savepoint's commit writes
+    nothing: its events wait for the transaction's."""
     appended: list[QueuedHubEvent] = session.info[QUEUED]
     if not appended or session.in_nested_transaction():
         return
-    head = session.get(DeviceHead, HUB_SOURCE, with_for_update=True)
-    if head is None:
+    last = _move_head(session, len(appended))
+    if last is None:
         appended[0].chain.ensure_source(session)
-        head = session.get_one(DeviceHead, HUB_SOURCE, with_for_update=True)
+        last = _move_head(session, len(appended))
+        assert last is not None
+    head = last - len(appended)
     known = appended[0].chain.committed_head
     prev = GENESIS_PREV
-    if known is not None and known[0] == head.max_seq:
+    if known is not None and known[0] == head:
         prev = known[1]
-    elif head.max_seq:
+    elif head:
         prev = session.scalar(
-            select(StoredEvent.hash).where(StoredEvent.device == HUB_SOURCE, StoredEvent.seq == head.max_seq)
+            select(StoredEvent.hash).where(StoredEvent.device == HUB_SOURCE, StoredEvent.seq == head)
         ) or GENESIS_PREV
     rows = []
-    for seq, item in enumerate(appended, start=head.max_seq + 1):
+    for seq, item in enumerate(appended, start=head + 1):
         rows.append(item.chain.signed_row(item, seq, prev))
         prev = rows[-1]["hash"]
     append_events(session.connection(), rows)
-    head.max_seq = head.acked_seq = rows[-1]["seq"]
-    session.info[WRITTEN] = (appended[-1].chain, head.max_seq, prev)
+    session.info[WRITTEN] = (appended[-1].chain, last, prev)
     appended.clear()
+
+
+def _move_head(session: Session, count: int) -> int | None:
+    """Move the hub chain's head on by `count` (locking its row until the transaction ends); the new last seq, or
+    None when the hub is not yet a source."""
+    moved = DeviceHead.max_seq + count
+    return session.scalar(
+        update(DeviceHead).where(DeviceHead.device == HUB_SOURCE).values(max_seq=moved, acked_seq=moved)
+        .returning(DeviceHead.max_seq), execution_options={"synchronize_session": "fetch"})
 
 
 def _remember_head(session: Session) -> None:

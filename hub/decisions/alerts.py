@@ -227,9 +227,8 @@ def raise_once(
     session: Session, chain: HubChain, wanted: AlertRaise, at: datetime, default: EscalationLadder = DEFAULT_LADDER
 ) -> list[AlertMessage]:
     """Raise the alert unless one of its type is already active for its subject; escalates the steps due at once.
-    `default` is the ladder for a home that has set none. Returns what to publish (nothing when already raised)."""
-    if active_alert(session, wanted.type, wanted.subject) is not None:
-        return []
+    `default` is the ladder for a home that has set none. Returns what to publish (nothing when already raised).
+    Whether one is active is the insert's to find (the unique index), not a read before it."""
     ladder = alert_ladder(session, wanted.site, wanted.type, default)
     transitions = [raise_alert(uuid.uuid4().hex, wanted.type, wanted.subject, at, subject_staff=wanted.subject_staff,
                                rests_on=wanted.rests_on, sentence=wanted.sentence)]
@@ -247,7 +246,7 @@ def raise_once(
         next_escalation_at=next_escalation_at(alert, ladder),
     ))
     if record is None:
-        return []  # another writer raised it first: it is active, which is all that was asked
+        return []  # raised before (or by another writer just now): it is active, which is all that was asked
     messages = []
     for transition in transitions:
         _as_stored(record, transition.alert)  # each change's record and message as of that change

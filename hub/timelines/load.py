@@ -8,7 +8,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import CompoundSelect, Connection, Select, and_, bindparam, literal, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from hub.db.models import AlertRecord, Device, DeviceHead, EntryRecord, Home, StoredEvent
@@ -59,6 +71,10 @@ _REGISTRY = (
         or_(AlertRecord.cleared_at.is_(None), AlertRecord.cleared_at > bindparam("start"))))
     .where(Device.site.in_([bindparam("site"), HUB_SOURCE]))
 )
+_ROOM_REGISTRY = _REGISTRY.where(or_(
+    # A room's: the hub, and the devices whose doors' JSON names it (ids are [a-z0-9-], written as they are); the
+    # exact test is the caller's. The other rooms' devices would be read, decoded and dropped on every read.
+    Device.id == HUB_SOURCE, cast(Device.doors, Text).contains(bindparam("quoted_room"))))
 _STORED_FROM = (select(StoredEvent.seq, StoredEvent.ts_ms)
                 .where(StoredEvent.device == bindparam("device"), StoredEvent.seq >= bindparam("seq"))
                 .order_by(StoredEvent.seq))
@@ -113,11 +129,13 @@ class Registry(NamedTuple):
     offline_alerts: list[AlertSpan]
 
 
-def _registry(connection: Connection, site: str, start: datetime, end: datetime) -> Registry:
-    """What the home's registry says for a window, in one round trip."""
+def _registry(connection: Connection, site: str, start: datetime, end: datetime, room: str | None = None) -> Registry:
+    """What the home's registry says for a window (about one room's devices, with `room`), in one round trip."""
     zone, devices, behind, alerts = None, {}, {}, []
+    params = {"site": site, "start": start, "end": end}
+    statement = _REGISTRY if room is None else _ROOM_REGISTRY
     for device, device_site, doors, status, status_at, acked, time_zone, *alert in connection.execute(
-            _REGISTRY, {"site": site, "start": start, "end": end}).all():
+            statement, params if room is None else {**params, "quoted_room": f'"{room}"'}).all():
         if acked is not None:
             behind[device] = acked
         if alert[0] is not None:
@@ -167,7 +185,7 @@ def _seq_marks(connection: Connection, behind: dict[str, int], start_ms: int) ->
 def load_room(session: Session, site: str, room: str, start: datetime, end: datetime, now: datetime,
               offline_after: timedelta) -> Found:
     connection = session.connection()
-    registry = _registry(connection, site, start, end)
+    registry = _registry(connection, site, start, end, room)
     registry = registry._replace(devices={device: info for device, info in registry.devices.items()
                                           if room in info.rooms})
     return _found(connection, View.ROOM, site, _zone(session, site, registry.zone, None), room, start, end, now,
