@@ -79,9 +79,10 @@ class HubChain:
         at: datetime | None = None,
     ) -> None:
         """Add one hub event to the caller's transaction. It is signed, chained and stored when the transaction
-        commits, with every other appended in it, in order: one read of the chain's head and one insert for all,
-        because an entry decision, its alert and the alert's first escalation are three appends on the writer's
-        way to the alert, and each written at once cost several round trips. Rolled back, it is never written."""
+        commits, with every other appended in it, in order: one statement moving the chain's head on and one
+        insert for all, because an entry decision, its alert and the alert's first escalation are three appends on
+        the writer's way to the alert, and each written at once cost several round trips. Rolled back, it is never
+        written."""
         if QUEUED not in session.info:
             session.info[QUEUED] = []
             event.listen(session, "before_commit", _write_appended)
