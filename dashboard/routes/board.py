@@ -3,7 +3,7 @@ first, each with Acknowledge and Resolve (with a note); a lone-worker check-in; 
 state (quiet, a knock waiting, someone inside and for how long, do not disturb, door offline) and a remote knock.
 
 Whole without JavaScript: the page shows the home as the hub's database has it when it loads (rooms by
-`room_message`, as the worker publishes them; alerts by `home_alerts`, as GET /api/v1/alerts lists them), and its
+`room_messages`, as the worker publishes them; alerts by `home_alerts`, as GET /api/v1/alerts lists them), and its
 forms post here, to the functions the API's routes call. static/board.js then keeps it live from /api/v1/live,
 says plainly when it is not, and sends the same changes straight to the API.
 """
@@ -26,7 +26,7 @@ from hub.api.routes.check_ins import check_in_from
 from hub.api.routes.knocks import door_serving, send_knock
 from hub.db.models import AlertRecord, Home, Resident, Room, Staff
 from hub.decisions.alerts import alert_ladder
-from hub.decisions.live import room_message
+from hub.decisions.live import room_messages
 from hub.live import RoomState
 from hub.people.homes import occupant
 from hub.rules.alerts import AlertStatus, AlertType, Audience
@@ -146,8 +146,9 @@ BLANK_ALERT = AlertView(id="__ID__", room=None, type="", label="", sentence="", 
 
 def _rooms(session: Session, home: Home, zone: ZoneInfo, now: datetime) -> list[RoomView]:
     rooms = []
-    for room in session.scalars(select(Room).where(Room.home_id == home.id).order_by(Room.id)):
-        state = room_message(session, home.id, room.id, now)
+    home_rooms = session.scalars(select(Room).where(Room.home_id == home.id).order_by(Room.id)).all()
+    states = room_messages(session, home.id, [room.id for room in home_rooms], now)
+    for room, state in zip(home_rooms, states, strict=True):
         resident_id = occupant(session, home.id, room.id)
         rooms.append(RoomView(
             id=room.id,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,31 +30,35 @@ from protocol.signing import (
     signed_bytes,
     verify,
 )
-from tests.hub.conftest import DEVICE, EVENT_TOPIC, VECTOR_KEY, People
+from protocol.topics import DeviceChannel, device_topic
+from tests.hub.conftest import DEVICE, VECTOR_KEY, People
 
 CONTEXT = EntryContext(default_zone="Europe/London", ladder=DEFAULT_LADDER)
 
 
 @dataclass
 class Door:
-    """The vector device's door d1 (room-12, where ada lives): signs events with chosen times, stores them through
-    store_batch and decides them with plan_batch, decide_batch, find_redecisions and redecide_batch, committing
-    each as the worker does."""
+    """Door d1 of a device of oakwood — by default the vector device's (room-12, where ada lives): signs events with
+    chosen times, stores them through store_batch and decides them with plan_batch, decide_batch, find_redecisions
+    and redecide_batch, committing each as the worker does."""
 
     sessions: sessionmaker[Session]
     chain: HubChain
     start_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    device: str = DEVICE
+    key: Ed25519PrivateKey = VECTOR_KEY
     seq: int = 0
     prev: str = GENESIS_PREV
     keys: VerifyKeys = field(default_factory=VerifyKeys)
 
     def event(self, type: str, at_s: float, data: dict[str, Any] | None = None) -> ReceivedMessage:
         self.seq += 1
-        body = event_body(device=DEVICE, seq=self.seq, prev=self.prev, boot="b", mono_ms=self.seq,
+        body = event_body(device=self.device, seq=self.seq, prev=self.prev, boot="b", mono_ms=self.seq,
                           ts_ms=self.start_ms + int(at_s * 1000), type=type,
                           door=None if type in ("device.heartbeat", "env.reading") else "d1", data=data)
         self.prev = chain_hash(signed_bytes(body))
-        return ReceivedMessage(EVENT_TOPIC, seal(VECTOR_KEY, "event", body), self.seq, 1, False, datetime.now(UTC))
+        topic = device_topic("oakwood", self.device, DeviceChannel.EVENT)
+        return ReceivedMessage(topic, seal(self.key, "event", body), self.seq, 1, False, datetime.now(UTC))
 
     def knock(self, at_s: float, request: str = "r1") -> ReceivedMessage:
         return self.event("knock.requested", at_s, {"request": request, "source": "button", "staff": None})
@@ -77,7 +82,7 @@ class Door:
 
     def opened_id(self, seq: int) -> int:
         with self.sessions() as session:
-            return session.scalar(select(StoredEvent.id).where(StoredEvent.device == DEVICE, StoredEvent.seq == seq))
+            return session.scalar(select(StoredEvent.id).where(StoredEvent.device == self.device, StoredEvent.seq == seq))
 
 
 @pytest.fixture
