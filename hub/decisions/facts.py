@@ -11,11 +11,10 @@ keeps a fact's time fixed once stored: a later heartbeat cannot move facts alrea
 
 import json
 from collections.abc import Iterable, Sequence
-from itertools import groupby
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from hub.db.models import AlertRecord, Device, Home, PreferenceVersion, StoredEvent, Tenancy
 from hub.db.models import Shift as ShiftRow
@@ -62,52 +61,49 @@ def door_fact(row: StoredEvent, offset_ms: int = 0) -> DoorFact:
     )
 
 
-def _offset(heartbeat: StoredEvent) -> int:
-    return int((json.loads(heartbeat.signed).get("data") or {}).get("clock_offset_ms") or 0)
+def _offset(signed: str) -> int:
+    return int((json.loads(signed).get("data") or {}).get("clock_offset_ms") or 0)
 
 
 HEARTBEAT_REACH = 2000
-"""How many events back a heartbeat is looked for: a door sends one a minute, and far fewer than this in between."""
+"""How many events back a heartbeat is looked for: a door sends one a minute, and far fewer than this in between.
+Past that an event is placed at its own clock, uncorrected."""
+
+_BEAT = aliased(StoredEvent)
+_HEARTBEAT_BEFORE = select(StoredEvent.id, select(_BEAT.signed).where(
+    _BEAT.device == StoredEvent.device, _BEAT.type == EventType.DEVICE_HEARTBEAT.value, _BEAT.boot == StoredEvent.boot,
+    _BEAT.seq <= StoredEvent.seq, _BEAT.seq > StoredEvent.seq - HEARTBEAT_REACH,
+).order_by(_BEAT.seq.desc()).limit(1).scalar_subquery()).where(StoredEvent.id.in_(bindparam("ids", expanding=True)))
+"""Each event's own heartbeat: the newest at or before it in its device's sequence and boot, on the (device, type,
+seq) index."""
 
 
 def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, int]:
-    """Event id → the clock offset (ms) its device last reported at or before it, in the same boot: two small queries
-    per device and boot among `rows`, on the (device, seq) index."""
+    """Event id → the clock offset (ms) its device last reported at or before it, in the same boot. The device's
+    latest heartbeat, kept on its registry row, answers without a query when it is the one in force; every other
+    event looks back for its own in one statement — never at the heartbeats between two events far apart, which
+    for a "do not disturb" from last month beside tonight's knock would be a month of them."""
     offsets: dict[int, int] = {}
-    by_clock = sorted((row for row in rows if row.device != HUB_SOURCE), key=lambda row: (row.device, row.boot, row.seq))
+    by_clock = [row for row in rows if row.device != HUB_SOURCE]
     if not by_clock:
         return offsets
     latest_beats = dict(session.execute(select(Device.id, Device.last_heartbeat)
                                         .where(Device.id.in_({row.device for row in by_clock}))).all())
-    for (device, boot), group in groupby(by_clock, key=lambda row: (row.device, row.boot)):
-        events = list(group)
-        # The device's latest heartbeat, kept on its registry row, answers without a query when it is the one in
-        # force: same boot, at or before these events. A device never heard from has no offset to apply.
-        latest = latest_beats.get(device)
-        if latest is None:
-            offsets.update((event.id, 0) for event in events)
-            continue
-        if latest.get("boot") == boot and latest.get("seq", 0) <= events[0].seq:
-            offset = int((latest.get("data") or {}).get("clock_offset_ms") or 0)
-            offsets.update((event.id, offset) for event in events)
-            continue
-        heartbeat = (StoredEvent.device == device, StoredEvent.boot == boot,
-                     StoredEvent.type == EventType.DEVICE_HEARTBEAT)
-        # Bounded, so the look-up walks at most HEARTBEAT_REACH entries of the (device, seq) index even for a
-        # device that never sends heartbeats; past that an event is placed at its own clock, uncorrected.
-        before = session.scalar(select(StoredEvent).where(
-            *heartbeat, StoredEvent.seq <= events[0].seq, StoredEvent.seq > events[0].seq - HEARTBEAT_REACH,
-        ).order_by(StoredEvent.seq.desc()).limit(1))
-        during = list(session.scalars(select(StoredEvent).where(
-            *heartbeat, StoredEvent.seq > events[0].seq, StoredEvent.seq <= events[-1].seq,
-        ).order_by(StoredEvent.seq)))
-        beats = ([before] if before is not None else []) + during
-        latest, index = 0, 0
-        for event in events:
-            while index < len(beats) and beats[index].seq <= event.seq:
-                latest = _offset(beats[index])
-                index += 1
-            offsets[event.id] = latest
+    looked_for: list[int] = []
+    for row in by_clock:
+        latest = latest_beats.get(row.device)
+        if latest is None:  # a device never heard from has no offset to apply
+            offsets[row.id] = 0
+        elif latest.get("boot") == row.boot and latest.get("seq", 0) <= row.seq:
+            offsets[row.id] = int((latest.get("data") or {}).get("clock_offset_ms") or 0)
+        else:
+            looked_for.append(row.id)
+    if looked_for:
+        decoded: dict[str, int] = {}  # events close together share their heartbeat: each decoded once
+        for event_id, heartbeat in session.execute(_HEARTBEAT_BEFORE, {"ids": looked_for}):
+            if heartbeat is not None and heartbeat not in decoded:
+                decoded[heartbeat] = _offset(heartbeat)
+            offsets[event_id] = decoded[heartbeat] if heartbeat is not None else 0
     return offsets
 
 

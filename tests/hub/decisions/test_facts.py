@@ -1,13 +1,14 @@
-"""What an entry decision reads: the door's and room's facts of its window, and the last "do not disturb" change
-before the window, however long ago and however many changes the window itself holds."""
+"""What an entry decision reads: the door's and room's facts of its window, the last "do not disturb" change
+before the window, however long ago and however many changes the window itself holds, and each fact's clock."""
 
 from sqlalchemy import select
 
 from hub.db.models import StoredEvent
-from hub.decisions.facts import RECENT_DND, facts_around
+from hub.decisions.facts import RECENT_DND, clock_offsets, facts_around
 from hub.rules.entries import LOOK_BACK
 from tests.hub.conftest import DEVICE
 from tests.hub.decisions.conftest import Door
+from tests.hub.decisions.test_clocks import heartbeat
 
 
 def test_the_last_do_not_disturb_change_before_the_window_is_found_behind_many_inside_it(door: Door) -> None:
@@ -24,3 +25,15 @@ def test_the_last_do_not_disturb_change_before_the_window_is_found_behind_many_i
     dnd = sorted((fact.seq, fact.type) for fact in facts if fact.type.startswith("dnd."))
     assert dnd[0] == (2, "dnd.on")  # the change before the window: the one in force when it began
     assert len(dnd) == 1 + 2 * (RECENT_DND + 1) and (1, "dnd.off") not in dnd
+
+
+def test_each_fact_takes_the_offset_of_the_heartbeat_before_it_however_far_apart(door: Door) -> None:
+    """A "do not disturb" from long ago and tonight's knock, many heartbeats apart, each placed by its own one."""
+    door.play(heartbeat(door, -30 * 86400, 1000), door.event("dnd.on", -30 * 86400 + 5),
+              *[heartbeat(door, -29 * 86400 + 60 * n, 2000) for n in range(50)],
+              heartbeat(door, -60, 3000), door.knock(0), heartbeat(door, 60, 4000))
+    with door.sessions() as session:
+        rows = session.scalars(select(StoredEvent).where(
+            StoredEvent.device == DEVICE, StoredEvent.type.in_(["dnd.on", "knock.requested"]))).all()
+        offsets = clock_offsets(session, rows)
+    assert {row.type: offsets[row.id] for row in rows} == {"dnd.on": 1000, "knock.requested": 3000}
