@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.db.bulk import append_events, newest_seqs
+from hub.db.bulk import DOORS_PER_STATEMENT, append_events, newest_seqs
 from hub.db.models import StoredEvent
 from tests.hub.conftest import DEVICE, SITE
 
@@ -52,3 +52,16 @@ def test_the_newest_of_each_type_on_each_door(registered: sessionmaker[Session])
     assert newest == {(DEVICE, "d1"): [3, 2], (DEVICE, "d2"): [4, 5], (DEVICE, "d3"): [None, None],
                       ("unheard-of", "d1"): [None, None]}
     assert readings == {(DEVICE, None): [6, 5]}  # no door named: on any door
+
+
+def test_more_doors_than_one_statement_asks_are_all_answered(registered: sessionmaker[Session]) -> None:
+    """SQLite allows at most 500 parts in a compound select: a hub's every door is asked in several statements."""
+    with registered() as session:
+        append_events(session.connection(), [row(1, "{}", "door.opened", "d1")])
+        session.commit()
+    doors = [(DEVICE, "d1"), *((f"other-{n:04d}", "d1") for n in range(DOORS_PER_STATEMENT + 100))]
+    with registered() as session:
+        newest = newest_seqs(session, doors, ["door.opened"])
+    assert len(newest) == len(doors)
+    assert newest[(DEVICE, "d1")] == [1]
+    assert {seqs[0] for door, seqs in newest.items() if door != (DEVICE, "d1")} == {None}
