@@ -13,14 +13,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.db.bulk import newest_seqs, stored_pairs
 from hub.db.models import AlertRecord, EntryRecord, StoredEvent
 from hub.decisions.facts import door_facts
-from hub.people.doors import ServingDevice, doors_by_room
+from hub.people.doors import ServingDevice, devices_by_room
 from hub.live import AlertMessage, RoomState, RoomStateMessage, alerts_topic, room_topic
 from hub.rules.alerts import AlertType
 from hub.rules.entries import EntryKind
@@ -28,6 +27,9 @@ from hub.rules.facts import DoorFact, in_order
 from protocol.events import EventType
 
 log = logging.getLogger(__name__)
+
+RECENT_FACTS = 50
+"""How many of a room's latest state facts are read to know where it stands."""
 
 STATE_TYPES = (
     EventType.KNOCK_REQUESTED, EventType.CONSENT_GRANTED, EventType.CONSENT_DECLINED, EventType.KNOCK_EXPIRED,
@@ -71,40 +73,42 @@ def room_state(facts: Sequence[DoorFact], entries: set[str], offline_since: date
 
 
 def room_messages(session: Session, site: str, rooms: Iterable[str], now: datetime) -> list[RoomStateMessage]:
-    """Where each of a home's rooms stands, by room id: the same few statements however many rooms, because the
+    """Where each of a home's rooms stands, by room id: the same six statements however many rooms, because the
     live board reads every room a batch touched, on the worker's process, while the next alert waits for it."""
-    doors = doors_by_room(session, site, rooms)
-    serving = {room: sorted({device for device, _ in pairs}, key=lambda device: device.id)
-               for room, pairs in doors.items()}
-    latest = _latest_state_events(session, doors)
-    facts: dict[str, list[DoorFact]] = {room: [] for room in doors}
-    room_of = {(device.id, door): room for room, pairs in doors.items() for device, door in pairs}
-    for fact in door_facts(session, latest):
-        if fact.room is not None and room_of.get((fact.device, fact.door)) == fact.room:  # not a door's old room
-            facts[fact.room].append(fact)
-    entries = _entries(session, [row.id for row in latest if row.type == EventType.DOOR_OPENED])
+    serving = devices_by_room(session, site, rooms)
+    recent = _recent_state_events(session, serving)
+    facts: dict[str, list[DoorFact]] = {room: [] for room in serving}
+    for fact in door_facts(session, recent):
+        facts[fact.room or ""].append(fact)
+    entries = _entries(session, [row.id for row in recent if row.type == EventType.DOOR_OPENED])
     offline = _offline_since(session, serving)
     active = dict(session.execute(
         select(AlertRecord.room, func.count()).where(
-            AlertRecord.site == site, AlertRecord.room.in_(doors), AlertRecord.cleared_at.is_(None),
+            AlertRecord.site == site, AlertRecord.room.in_(serving), AlertRecord.cleared_at.is_(None),
         ).group_by(AlertRecord.room)
     ).all())
     messages = []
-    for room in sorted(doors):
+    for room in sorted(serving):
         state, since = room_state(facts[room], entries, offline.get(room))
         messages.append(RoomStateMessage(site=site, room=room, state=state, since=since or now,
                                          active_alerts=active.get(room, 0)))
     return messages
 
 
-def _latest_state_events(session: Session, doors: dict[str, list[tuple[ServingDevice, str]]]) -> list[StoredEvent]:
-    """Each door's newest event of each state type: all `room_state` needs to know where its room stands, however
-    long ago the last "do not disturb" and however busy the door since, in two statements on the (device, type,
-    seq) index."""
-    pairs = {(device.id, door) for room_doors in doors.values() for device, door in room_doors}
-    newest = newest_seqs(session, pairs, [str(t) for t in STATE_TYPES])
-    stored = [(device, seq) for (device, _), seqs in newest.items() for seq in seqs if seq is not None]
-    return list(session.scalars(select(StoredEvent).where(stored_pairs(stored)))) if stored else []
+def _recent_state_events(session: Session, serving: dict[str, list[ServingDevice]]) -> list[StoredEvent]:
+    """Each room's RECENT_FACTS latest state events from its own doors, in one statement. By room and its doors
+    rather than by site: the (room, ts_ms) index then answers each part from the newest end, however long the home's
+    history (a site filter let SQLite walk the whole site's events instead)."""
+    parts = [
+        select(select(StoredEvent.id).where(
+            StoredEvent.room == room, StoredEvent.device.in_([device.id for device in devices]),
+            StoredEvent.type.in_([str(t) for t in STATE_TYPES]),
+        ).order_by(StoredEvent.ts_ms.desc()).limit(RECENT_FACTS).subquery())  # SQLite: no LIMIT on a compound's part
+        for room, devices in sorted(serving.items()) if devices
+    ]
+    if not parts:
+        return []
+    return list(session.scalars(select(StoredEvent).where(StoredEvent.id.in_(union_all(*parts)))))
 
 
 def _entries(session: Session, openings: list[int]) -> set[str]:

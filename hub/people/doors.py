@@ -21,26 +21,23 @@ def devices_serving(session: Session, home_id: str, rooms: set[str], *,
                     retired_too: bool = False) -> list[ServingDevice]:
     """The home's devices with a door to any of `rooms`, by id: the active ones, or every one that ever served.
     Columns, not registry objects: the rules ask this for every door opening."""
-    return [device for device, doors in _home_devices(session, home_id, retired_too) if rooms & set(doors.values())]
+    return [device for device, served in _home_devices(session, home_id, retired_too) if rooms & served]
 
 
-def doors_by_room(session: Session, home_id: str, rooms: Iterable[str]
-                  ) -> dict[str, list[tuple[ServingDevice, str]]]:
-    """Each of `rooms` → its doors: (the active device, the door's name on it), by device (a room with none → [])."""
-    by_room: dict[str, list[tuple[ServingDevice, str]]] = {room: [] for room in rooms}
-    for device, doors in _home_devices(session, home_id, retired_too=False):
-        for door, room in sorted(doors.items()):
-            if room in by_room:
-                by_room[room].append((device, door))
+def devices_by_room(session: Session, home_id: str, rooms: Iterable[str]) -> dict[str, list[ServingDevice]]:
+    """Each of `rooms` → the home's active devices with a door to it, by id (a room with none maps to [])."""
+    by_room: dict[str, list[ServingDevice]] = {room: [] for room in rooms}
+    for device, served in _home_devices(session, home_id, retired_too=False):
+        for room in served & by_room.keys():
+            by_room[room].append(device)
     return by_room
 
 
-def _home_devices(session: Session, home_id: str, retired_too: bool) -> list[tuple[ServingDevice, dict[str, str]]]:
-    """The home's devices, each with its doors (door name → room)."""
+def _home_devices(session: Session, home_id: str, retired_too: bool) -> list[tuple[ServingDevice, set[str]]]:
     query = select(Device.id, Device.doors, Device.status, Device.status_at).where(Device.site == home_id)
     if not retired_too:
         query = query.where(Device.retired_at.is_(None))
-    return [(ServingDevice(device, status, status_at), doors or {})
+    return [(ServingDevice(device, status, status_at), set((doors or {}).values()))
             for device, doors, status, status_at in session.execute(query.order_by(Device.id))]
 
 
