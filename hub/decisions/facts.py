@@ -10,11 +10,13 @@ keeps a fact's time fixed once stored: a later heartbeat cannot move facts alrea
 """
 
 import json
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, and_, or_, select, union_all
+from sqlalchemy.orm import Session
 
 from hub.db.models import AlertRecord, Device, Home, PreferenceVersion, StoredEvent, Tenancy
 from hub.db.models import Shift as ShiftRow
@@ -69,27 +71,20 @@ HEARTBEAT_REACH = 2000
 """How many events back a heartbeat is looked for: a door sends one a minute, and far fewer than this in between.
 Past that an event is placed at its own clock, uncorrected."""
 
-_BEAT = aliased(StoredEvent)
-_HEARTBEAT_BEFORE = select(StoredEvent.id, select(_BEAT.signed).where(
-    _BEAT.device == StoredEvent.device, _BEAT.type == EventType.DEVICE_HEARTBEAT.value, _BEAT.boot == StoredEvent.boot,
-    _BEAT.seq <= StoredEvent.seq, _BEAT.seq > StoredEvent.seq - HEARTBEAT_REACH,
-).order_by(_BEAT.seq.desc()).limit(1).scalar_subquery()).where(StoredEvent.id.in_(bindparam("ids", expanding=True)))
-"""Each event's own heartbeat: the newest at or before it in its device's sequence and boot, on the (device, type,
-seq) index."""
-
-
 def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, int]:
     """Event id → the clock offset (ms) its device last reported at or before it, in the same boot. The device's
-    latest heartbeat, kept on its registry row, answers without a query when it is the one in force; every other
-    event looks back for its own in one statement — never at the heartbeats between two events far apart, which
-    for a "do not disturb" from last month beside tonight's knock would be a month of them."""
+    latest heartbeat, kept on its registry row, answers without a query when it is the one in force. The other
+    events are taken in runs, each event within HEARTBEAT_REACH seqs of the one before it, and one statement reads
+    the heartbeats of every run from HEARTBEAT_REACH before its first event to its last: never the heartbeats
+    between two events far apart, which for a "do not disturb" from last month beside tonight's knock would be a
+    month of them."""
     offsets: dict[int, int] = {}
     by_clock = [row for row in rows if row.device != HUB_SOURCE]
     if not by_clock:
         return offsets
     latest_beats = dict(session.execute(select(Device.id, Device.last_heartbeat)
                                         .where(Device.id.in_({row.device for row in by_clock}))).all())
-    looked_for: list[int] = []
+    looked_for: list[StoredEvent] = []
     for row in by_clock:
         latest = latest_beats.get(row.device)
         if latest is None:  # a device never heard from has no offset to apply
@@ -97,14 +92,37 @@ def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, in
         elif latest.get("boot") == row.boot and latest.get("seq", 0) <= row.seq:
             offsets[row.id] = int((latest.get("data") or {}).get("clock_offset_ms") or 0)
         else:
-            looked_for.append(row.id)
+            looked_for.append(row)
     if looked_for:
-        decoded: dict[str, int] = {}  # events close together share their heartbeat: each decoded once
-        for event_id, heartbeat in session.execute(_HEARTBEAT_BEFORE, {"ids": looked_for}):
-            if heartbeat is not None and heartbeat not in decoded:
-                decoded[heartbeat] = _offset(heartbeat)
-            offsets[event_id] = decoded[heartbeat] if heartbeat is not None else 0
+        beats = _heartbeats_of_runs(session, looked_for)
+        for row in looked_for:
+            clock = beats.get((row.device, row.boot), [])
+            index = bisect_right(clock, row.seq, key=lambda beat: beat[0]) - 1  # the last at or before it
+            in_reach = index >= 0 and clock[index][0] > row.seq - HEARTBEAT_REACH
+            offsets[row.id] = clock[index][1] if in_reach else 0
     return offsets
+
+
+def _heartbeats_of_runs(session: Session, events: list[StoredEvent]) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """(device, boot) → (seq, clock offset) of its heartbeats that may place `events`, by seq."""
+    runs: list[list[Any]] = []  # [device, boot, first seq, last seq]
+    for row in sorted(events, key=lambda row: (row.device, row.boot, row.seq)):
+        last = runs[-1] if runs else None
+        if last is not None and last[:2] == [row.device, row.boot] and row.seq - last[3] < HEARTBEAT_REACH:
+            last[3] = row.seq
+        else:
+            runs.append([row.device, row.boot, row.seq, row.seq])
+    beats: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for device, boot, seq, signed in session.execute(
+        select(StoredEvent.device, StoredEvent.boot, StoredEvent.seq, StoredEvent.signed).where(
+            StoredEvent.type == EventType.DEVICE_HEARTBEAT.value,
+            or_(*(and_(StoredEvent.device == device, StoredEvent.boot == boot,
+                       StoredEvent.seq > first - HEARTBEAT_REACH, StoredEvent.seq <= last)
+                  for device, boot, first, last in runs)),
+        ).order_by(StoredEvent.seq)
+    ):
+        beats.setdefault((device, boot), []).append((seq, _offset(signed)))
+    return beats
 
 
 def door_facts(session: Session, rows: Sequence[StoredEvent]) -> list[DoorFact]:
