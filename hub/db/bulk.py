@@ -49,8 +49,8 @@ def newest_seqs(session: Session, doors: Iterable[tuple[str, str | None]], types
     door of None), or None: in one statement, whatever the number of doors, each answer an index seek on
     (device, type, seq), newest first. One statement, not one per door, because a round asks this of every door of
     a home while the writer is storing: each statement costs the writer a wait for the interpreter. The doors are
-    a UNION ALL of bound values, not a VALUES list: SQLAlchemy compiles a statement holding one every time, which
-    cost the live board ~5 ms a room."""
+    a UNION ALL of bound values, not a VALUES list: SQLAlchemy compiles a statement holding one every time (~5 ms
+    for one door's eight types)."""
     wanted_doors = sorted(set(doors), key=lambda pair: (pair[0], pair[1] or ""))
     found: dict[tuple[str, str], list[int | None]] = {}
     for start in range(0, len(wanted_doors), DOORS_PER_STATEMENT):

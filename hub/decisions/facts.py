@@ -71,6 +71,7 @@ HEARTBEAT_REACH = 2000
 """How many events back a heartbeat is looked for: a door sends one a minute, and far fewer than this in between.
 Past that an event is placed at its own clock, uncorrected."""
 
+
 def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, int]:
     """Event id → the clock offset (ms) its device last reported at or before it, in the same boot. The device's
     latest heartbeat, kept on its registry row, answers without a query when it is the one in force. The other
