@@ -2,7 +2,6 @@
 SQLite files in the test's own folder. Nothing here touches a developer's own database or broker."""
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,6 @@ def postgres() -> Iterator[LocalPostgres]:
     cluster = LocalPostgres().start()
     yield cluster
     cluster.stop()
-    shutil.rmtree(cluster.workdir, ignore_errors=True)
 
 
 @pytest.fixture
