@@ -12,6 +12,7 @@ keeps a fact's time fixed once stored: a later heartbeat cannot move facts alrea
 import json
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,8 +64,19 @@ def door_fact(row: StoredEvent, offset_ms: int = 0) -> DoorFact:
     )
 
 
-def _offset(signed: str) -> int:
-    return int((json.loads(signed).get("data") or {}).get("clock_offset_ms") or 0)
+def _offset(heartbeat: dict[str, Any]) -> int:
+    """The clock offset a heartbeat's body (or the copy of it on its device's registry row) reports."""
+    return int((heartbeat.get("data") or {}).get("clock_offset_ms") or 0)
+
+
+@dataclass(slots=True)
+class _Run:
+    """Events of one device and boot, each within HEARTBEAT_REACH seqs of the one before it."""
+
+    device: str
+    boot: str
+    first: int
+    last: int
 
 
 HEARTBEAT_REACH = 2000
@@ -91,7 +103,7 @@ def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, in
         if latest is None:  # a device never heard from has no offset to apply
             offsets[row.id] = 0
         elif latest.get("boot") == row.boot and latest.get("seq", 0) <= row.seq:
-            offsets[row.id] = int((latest.get("data") or {}).get("clock_offset_ms") or 0)
+            offsets[row.id] = _offset(latest)
         else:
             looked_for.append(row)
     if looked_for:
@@ -106,23 +118,24 @@ def clock_offsets(session: Session, rows: Iterable[StoredEvent]) -> dict[int, in
 
 def _heartbeats_of_runs(session: Session, events: list[StoredEvent]) -> dict[tuple[str, str], list[tuple[int, int]]]:
     """(device, boot) → (seq, clock offset) of its heartbeats that may place `events`, by seq."""
-    runs: list[list[Any]] = []  # [device, boot, first seq, last seq]
+    runs: list[_Run] = []
     for row in sorted(events, key=lambda row: (row.device, row.boot, row.seq)):
-        last = runs[-1] if runs else None
-        if last is not None and last[:2] == [row.device, row.boot] and row.seq - last[3] < HEARTBEAT_REACH:
-            last[3] = row.seq
+        run = runs[-1] if runs else None
+        if run is not None and (run.device, run.boot) == (row.device, row.boot) \
+                and row.seq - run.last < HEARTBEAT_REACH:
+            run.last = row.seq
         else:
-            runs.append([row.device, row.boot, row.seq, row.seq])
+            runs.append(_Run(row.device, row.boot, row.seq, row.seq))
     beats: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for device, boot, seq, signed in session.execute(
         select(StoredEvent.device, StoredEvent.boot, StoredEvent.seq, StoredEvent.signed).where(
             StoredEvent.type == EventType.DEVICE_HEARTBEAT.value,
-            or_(*(and_(StoredEvent.device == device, StoredEvent.boot == boot,
-                       StoredEvent.seq > first - HEARTBEAT_REACH, StoredEvent.seq <= last)
-                  for device, boot, first, last in runs)),
+            or_(*(and_(StoredEvent.device == run.device, StoredEvent.boot == run.boot,
+                       StoredEvent.seq > run.first - HEARTBEAT_REACH, StoredEvent.seq <= run.last)
+                  for run in runs)),
         ).order_by(StoredEvent.seq)
     ):
-        beats.setdefault((device, boot), []).append((seq, _offset(signed)))
+        beats.setdefault((device, boot), []).append((seq, _offset(json.loads(signed))))
     return beats
 
 
