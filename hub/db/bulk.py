@@ -1,14 +1,27 @@
-"""Appending many event rows at once: COPY on PostgreSQL (its fastest path by far), executemany elsewhere."""
+"""Writing many rows at once: events by COPY on PostgreSQL (its fastest path by far), and devices' heads in one
+statement there; executemany elsewhere."""
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from collections.abc import Iterable
-
-from sqlalchemy import ColumnElement, Connection, String, and_, insert, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.exc import DBAPIError
 
-from hub.db.models import StoredEvent
+from hub.db.models import DeviceHead, StoredEvent
 
 EVENT_COLUMNS = [column.name for column in StoredEvent.__table__.columns if column.name != "id"]
 COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
@@ -28,6 +41,33 @@ def append_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
             raise DBAPIError.instance(COPY_EVENTS, None, error, driver_error) from error
         return
     connection.execute(insert(StoredEvent.__table__), rows)
+
+
+_MOVE_HEADS_FROM_ARRAYS = text(
+    "UPDATE device_heads SET acked_seq = moved.acked_seq, max_seq = moved.max_seq"
+    " FROM unnest(CAST(:devices AS varchar[]), CAST(:acked AS bigint[]), CAST(:max AS bigint[]))"
+    " AS moved (device, acked_seq, max_seq) WHERE device_heads.device = moved.device")
+_MOVE_HEAD = (update(DeviceHead.__table__).where(DeviceHead.__table__.c.device == bindparam("moved_device"))
+              .values(acked_seq=bindparam("moved_acked"), max_seq=bindparam("moved_max")))
+
+
+def write_heads(connection: Connection, first: Sequence[tuple[str, tuple[int, int]]],
+                moved: Sequence[tuple[str, tuple[int, int]]]) -> None:
+    """Insert the `first` heads (device, (acked_seq, max_seq)) and set the `moved` ones. On PostgreSQL the moved
+    heads are one UPDATE from arrays: an executemany sends one per device, and every batch moves the heads of all
+    the devices it holds."""
+    if first:
+        connection.execute(insert(DeviceHead.__table__), [
+            {"device": device, "acked_seq": acked, "max_seq": max_seq} for device, (acked, max_seq) in first])
+    if not moved:
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execute(_MOVE_HEADS_FROM_ARRAYS, {"devices": [device for device, _ in moved],
+                                                     "acked": [acked for _, (acked, _) in moved],
+                                                     "max": [max_seq for _, (_, max_seq) in moved]})
+    else:
+        connection.execute(_MOVE_HEAD, [{"moved_device": device, "moved_acked": acked, "moved_max": max_seq}
+                                        for device, (acked, max_seq) in moved])
 
 
 def stored_pairs(pairs: Iterable[tuple[str, int]]) -> ColumnElement[bool]:

@@ -11,15 +11,15 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from hub.db.bulk import append_events, stored_pairs
+from hub.db.bulk import append_events, stored_pairs, write_heads
 from hub.db.models import Device, DeviceHead, RejectedMessage, StoredEvent
 from hub.environment_export import RoomReading
 from hub.ingest.message import ReceivedMessage
@@ -185,24 +185,39 @@ def _apply_status(message: ReceivedMessage, topic: DeviceTopic, device: Device |
     return None
 
 
-def _advance_head(session: Session, head: DeviceHead, new_seqs: set[int]) -> None:
-    head.max_seq = max(head.max_seq, max(new_seqs, default=0))
+# Every batch asks these, so each is built once (see hub/decisions/batch.py's `_NEAR`). The heads are plain rows,
+# read on the session's connection past the ORM and written back by `write_heads`.
+_DEVICES = select(Device).where(Device.id.in_(bindparam("devices", expanding=True)))
+_HEADS = select(DeviceHead.device, DeviceHead.acked_seq, DeviceHead.max_seq).where(
+    DeviceHead.device.in_(bindparam("devices", expanding=True)))
+
+
+class Head(NamedTuple):
+    """A device's stored chain as far as it reaches (`device_heads`)."""
+
+    acked_seq: int
+    max_seq: int
+
+
+def _advance_head(session: Session, device: str, head: Head, new_seqs: set[int]) -> Head:
+    """The head once these seqs are stored."""
+    max_seq = max(head.max_seq, max(new_seqs, default=0))
     acked = head.acked_seq
     while acked + 1 in new_seqs:
         acked += 1
-    if acked < head.max_seq:
+    if acked < max_seq:
         # Events stored earlier beyond a gap this batch may just have filled.
         later = session.scalars(
             select(StoredEvent.seq)
-            .where(StoredEvent.device == head.device, StoredEvent.seq > acked)
+            .where(StoredEvent.device == device, StoredEvent.seq > acked)
             .order_by(StoredEvent.seq)
-            .limit(head.max_seq - acked)
+            .limit(max_seq - acked)
         )
         for seq in later:
             if seq != acked + 1:
                 break
             acked = seq
-    head.acked_seq = acked
+    return Head(acked, max_seq)
 
 
 def _row(checked: CheckedEvent, device: Device, body_bytes: bytes) -> dict[str, Any]:
@@ -298,7 +313,7 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
     outcome = BatchOutcome(rejected=list(batch.rejected))
     events, statuses, messages = batch.events, batch.statuses, batch.messages
     wanted = {checked.topic.device for checked in events} | {topic.device for _, topic in statuses}
-    devices = {device.id: device for device in session.scalars(select(Device).where(Device.id.in_(wanted)))}
+    devices = {device.id: device for device in session.scalars(_DEVICES, {"devices": sorted(wanted)})}
 
     verified: list[tuple[CheckedEvent, Device, bytes]] = []
     for checked in events:
@@ -308,9 +323,8 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
         else:
             verified.append((checked, devices[checked.topic.device], result))
 
-    heads = {head.device: head for head in session.scalars(
-        select(DeviceHead).where(DeviceHead.device.in_({device.id for _, device, _ in verified}))
-    )} if verified else {}
+    heads = {device: Head(acked, max_seq) for device, acked, max_seq in session.connection().execute(
+        _HEADS, {"devices": sorted({device.id for _, device, _ in verified})})} if verified else {}
     # Only a seq at or below its device's highest stored one can be taken: in the usual run of new events,
     # none is, and the lookup is skipped.
     pairs = {(checked.event.device, checked.event.seq) for checked, _, _ in verified
@@ -379,14 +393,17 @@ def store_checked(session: Session, batch: CheckedBatch, keys: VerifyKeys) -> Ba
             insert(RejectedMessage.__table__), [rejected_row(rejection) for rejection in outcome.rejected]
         )
 
-    if touched:
-        for device_id, device in touched.items():
-            head = heads.get(device_id)
-            if head is None:
-                head = DeviceHead(device=device_id, acked_seq=0, max_seq=0)
-                session.add(head)
-            _advance_head(session, head, new_seqs.get(device_id, set()))
-            outcome.receipts[device_id] = (device.site, head.acked_seq)
+    first_heads: list[tuple[str, Head]] = []
+    moved_heads: list[tuple[str, Head]] = []
+    for device_id, device in touched.items():
+        before = heads.get(device_id)
+        head = _advance_head(session, device_id, before or Head(0, 0), new_seqs.get(device_id, set()))
+        if before is None:
+            first_heads.append((device_id, head))
+        elif head != before:
+            moved_heads.append((device_id, head))
+        outcome.receipts[device_id] = (device.site, head.acked_seq)
+    write_heads(session.connection(), first_heads, moved_heads)
     session.flush()
     return outcome
 

@@ -1,4 +1,5 @@
-"""Appending event rows: what goes in comes out byte for byte, and a refusal arrives as SQLAlchemy's error."""
+"""Writing many rows at once: what goes in comes out byte for byte, a refusal arrives as SQLAlchemy's error, and
+every head written is the one read back."""
 
 from datetime import UTC, datetime
 
@@ -7,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.db.bulk import DOORS_PER_STATEMENT, append_events, newest_seqs
-from hub.db.models import StoredEvent
+from hub.db.bulk import DOORS_PER_STATEMENT, append_events, newest_seqs, write_heads
+from hub.db.models import DeviceHead, StoredEvent
+from hub.registry import register_device
 from tests.hub.conftest import DEVICE, SITE
 
 
@@ -35,6 +37,24 @@ def test_a_taken_pair_is_an_integrity_error(registered: sessionmaker[Session]) -
         session.commit()
     with registered() as session, pytest.raises(IntegrityError):
         append_events(session.connection(), [row(1, "{}")])
+
+
+def test_heads_are_written_first_and_moved_many_at_once(registered: sessionmaker[Session]) -> None:
+    def heads() -> dict[str, tuple[int, int]]:
+        with registered() as session:
+            return {device: (acked, max_seq) for device, acked, max_seq in session.execute(
+                select(DeviceHead.device, DeviceHead.acked_seq, DeviceHead.max_seq))}
+
+    with registered() as session:
+        for number in (8, 9):
+            register_device(session, site=SITE, device=f"door-000{number}", public_key="A" * 43 + "=",
+                            doors={"d1": f"room-{number}"})
+        write_heads(session.connection(), [(DEVICE, (3, 5)), ("door-0008", (1, 1)), ("door-0009", (2, 2))], [])
+        session.commit()
+    with registered() as session:
+        write_heads(session.connection(), [], [(DEVICE, (5, 5)), ("door-0009", (2, 7))])
+        session.commit()
+    assert heads() == {DEVICE: (5, 5), "door-0008": (1, 1), "door-0009": (2, 7)}
 
 
 def test_the_newest_of_each_type_on_each_door(registered: sessionmaker[Session]) -> None:
