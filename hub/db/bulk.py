@@ -2,7 +2,7 @@
 statement there; executemany elsewhere."""
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -51,11 +51,16 @@ _MOVE_HEAD = (update(DeviceHead.__table__).where(DeviceHead.__table__.c.device =
               .values(acked_seq=bindparam("moved_acked"), max_seq=bindparam("moved_max")))
 
 
-def write_heads(connection: Connection, first: Sequence[tuple[str, tuple[int, int]]],
-                moved: Sequence[tuple[str, tuple[int, int]]]) -> None:
-    """Insert the `first` heads (device, (acked_seq, max_seq)) and set the `moved` ones. On PostgreSQL the moved
-    heads are one UPDATE from arrays: an executemany sends one per device, and every batch moves the heads of all
-    the devices it holds."""
+class Head(NamedTuple):
+    """A device's stored chain as far as it reaches (a `device_heads` row)."""
+
+    acked_seq: int
+    max_seq: int
+
+
+def write_heads(connection: Connection, first: Sequence[tuple[str, Head]], moved: Sequence[tuple[str, Head]]) -> None:
+    """Insert the `first` heads (by device) and set the `moved` ones. On PostgreSQL the moved heads are one UPDATE
+    from arrays: an executemany sends one per device, and every batch moves the heads of all the devices it holds."""
     if first:
         connection.execute(insert(DeviceHead.__table__), [
             {"device": device, "acked_seq": acked, "max_seq": max_seq} for device, (acked, max_seq) in first])

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from hub.db.bulk import append_events, stored_pairs, write_heads
+from hub.db.bulk import Head, append_events, stored_pairs, write_heads
 from hub.db.models import Device, DeviceHead, RejectedMessage, StoredEvent
 from hub.environment_export import RoomReading
 from hub.ingest.message import ReceivedMessage
@@ -185,18 +185,11 @@ def _apply_status(message: ReceivedMessage, topic: DeviceTopic, device: Device |
     return None
 
 
-# Every batch asks these, so each is built once (see hub/decisions/batch.py's `_NEAR`). The heads are plain rows,
-# read on the session's connection past the ORM and written back by `write_heads`.
+# Every batch asks these, so each is built once: a fresh expression per batch cost the writer more interpreter time
+# than reading the rows. The heads are plain rows, read past the ORM and written back by `write_heads`.
 _DEVICES = select(Device).where(Device.id.in_(bindparam("devices", expanding=True)))
 _HEADS = select(DeviceHead.device, DeviceHead.acked_seq, DeviceHead.max_seq).where(
     DeviceHead.device.in_(bindparam("devices", expanding=True)))
-
-
-class Head(NamedTuple):
-    """A device's stored chain as far as it reaches (`device_heads`)."""
-
-    acked_seq: int
-    max_seq: int
 
 
 def _advance_head(session: Session, device: str, head: Head, new_seqs: set[int]) -> Head:
