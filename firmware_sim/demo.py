@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -189,6 +190,16 @@ def main(argv: list[str] | None = None) -> None:
     api = hub_process(["api", "--host", "127.0.0.1", "--port", str(api_port)], env, args.data_dir / "hub-api.log")
     scenario = load_scenario("night")
     base = f"http://127.0.0.1:{api_port}"
+    # Ctrl-C (or SIGTERM) asks the loop to stop between steps. Raised as KeyboardInterrupt at whatever line was
+    # running, it could land inside a door agent's or paho's code and be lost there: the demo played on and never
+    # stopped its hub processes. The handler only appends (taking no lock the interrupted code may hold).
+    signals: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: signals.append(number))
+
+    def stopping() -> bool:
+        return bool(signals)
+
     try:
         wait_for_port(api_port, 30)
         home.start()
@@ -209,18 +220,18 @@ def main(argv: list[str] | None = None) -> None:
             print("The dashboard is open in your browser.", flush=True)
         started = time.monotonic()
         rounds = 0
-        while args.seconds is None or time.monotonic() - started < args.seconds:
+        while not stopping() and (args.seconds is None or time.monotonic() - started < args.seconds):
             rounds += 1
             for offset in range(0, ROOMS - scenario.rooms + 1, scenario.rooms):
-                play(home, scenario, speed=1.0, room_offset=offset)
+                play(home, scenario, speed=1.0, room_offset=offset, stopped=stopping)
+            if stopping():
+                break
             # The doors only: the hub lists its own signed chain among the devices too.
             devices = [device for device in get_json(f"{base}/api/v1/devices?site={SITE}", admin)
                        if device["id"] in doors]
             stored = sum(device["acked_seq"] for device in devices)
             online = sum(device["status"] == "online" for device in devices)
             print(f"night {rounds} played: {online}/{len(devices)} doors online, {stored} events stored", flush=True)
-    except KeyboardInterrupt:
-        pass
     finally:
         home.stop()
         for process in (api, worker):

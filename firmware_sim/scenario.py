@@ -1,6 +1,7 @@
 """Scenarios as data: timed steps of what people do at each room's door, played against a SimulatedHome."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -82,13 +83,19 @@ def perform(home: SimulatedHome, step: Step) -> None:
             home.set_climate(step.room, step.temp_c, step.rh)
 
 
-def play(home: SimulatedHome, scenario: Scenario, speed: float = 1.0, room_offset: int = 0) -> None:
-    """Perform the steps in time order; `speed` 2 plays twice as fast; `room_offset` shifts every room number."""
+STOP_CHECK_S = 0.1
+
+
+def play(home: SimulatedHome, scenario: Scenario, speed: float = 1.0, room_offset: int = 0,
+         stopped: Callable[[], bool] = lambda: False) -> None:
+    """Perform the steps in time order; `speed` 2 plays twice as fast; `room_offset` shifts every room number.
+    Returns before the next step once `stopped()` is true, asked at least every STOP_CHECK_S."""
     if speed <= 0:
         raise ValueError("speed must be above 0")
     start = time.monotonic()
     for step in sorted(scenario.steps, key=lambda s: s.at):
-        delay = start + step.at / speed - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        while (delay := start + step.at / speed - time.monotonic()) > 0 and not stopped():
+            time.sleep(min(delay, STOP_CHECK_S))
+        if stopped():
+            return
         perform(home, step.model_copy(update={"room": step.room + room_offset}))

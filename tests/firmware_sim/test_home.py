@@ -1,5 +1,7 @@
 """Scenario files played by real agents on mock pins against the real broker; checked on the wire."""
 
+import threading
+
 import pytest
 from pydantic import ValidationError
 
@@ -81,6 +83,21 @@ def test_the_night_scenario_reaches_every_room(home, wire):
     for number in range(1, 7):
         wait_until(lambda: wire.events(f"door-{number:02d}"), what=f"door-{number:02d}")
     wait_until(lambda: door_types(wire, "door-06")[-2:] == ["door.opened", "door.closed"], what="room 6")
+
+
+def test_a_scenario_stops_before_its_next_step_once_asked(home, wire):
+    """How the demo stops on Ctrl-C: between steps, never by an exception raised inside a door's code."""
+    simulated = home(1)
+    scenario = Scenario.model_validate({"name": "long", "steps": [
+        {"at": 0, "room": 1, "do": "knock"}, {"at": 600, "room": 1, "do": "answer", "answer": "come_in"}]})
+    asked = []
+    threading.Timer(0.5, asked.append, args=[True]).start()
+    played = threading.Thread(target=play, args=(simulated, scenario), kwargs={"stopped": lambda: bool(asked)})
+    played.start()
+    played.join(timeout=30)
+    assert not played.is_alive(), "play did not return once asked to stop"
+    wait_until(lambda: door_types(wire, "door-01") == ["knock.requested"], what="the knock")
+    assert door_types(wire, "door-01") == ["knock.requested"]  # the answer, ten minutes on, never came
 
 
 def test_load_records_through_the_outbox_and_counts_receipts(home, wire):
