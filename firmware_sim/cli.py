@@ -11,6 +11,7 @@ from firmware_sim.home import SimulatedHome
 from firmware_sim.load import run_load
 from firmware_sim.registration import TOKEN_ENV, RegistrationError, register_at_hub
 from firmware_sim.scenario import load_scenario, play
+from firmware_sim.stop import sleep_until, stop_on_signals
 
 
 def print_keys(home: SimulatedHome) -> None:
@@ -75,17 +76,19 @@ def run(args: argparse.Namespace) -> None:
     if args.print_keys:
         print_keys(home)
     home.start()
+    stopping = stop_on_signals()
     try:
         rounds = 0
-        while True:
+        while not stopping():
             rounds += 1
             # Rooms beyond the scenario's play it again, shifted, so every room of the home takes part.
             for offset in range(0, args.rooms - scenario.rooms + 1, scenario.rooms):
+                if stopping():
+                    break
                 print(f"round {rounds}: {scenario.name} in rooms {offset + 1}-{offset + scenario.rooms}", flush=True)
-                play(home, scenario, speed=args.speed, room_offset=offset)
-            if not args.loop:
+                play(home, scenario, speed=args.speed, room_offset=offset, stopped=stopping)
+            if not args.loop or sleep_until(time.monotonic() + args.pause_s, stopping):
                 break
-            time.sleep(args.pause_s)
         time.sleep(1.0)  # let the last events go out
     finally:
         home.stop()

@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from firmware_sim.home import SimulatedHome
 from firmware_sim.local_services import PROJECT_ROOT, LocalBroker, free_port, wait_for_port
 from firmware_sim.scenario import load_scenario, play
+from firmware_sim.stop import stop_on_signals
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Account, AccountRole, StaffRole
@@ -190,16 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     api = hub_process(["api", "--host", "127.0.0.1", "--port", str(api_port)], env, args.data_dir / "hub-api.log")
     scenario = load_scenario("night")
     base = f"http://127.0.0.1:{api_port}"
-    # Ctrl-C (or SIGTERM) asks the loop to stop between steps. Raised as KeyboardInterrupt at whatever line was
-    # running, it could land inside a door agent's or paho's code and be lost there: the demo played on and never
-    # stopped its hub processes. The handler only appends (taking no lock the interrupted code may hold).
-    signals: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, _frame: signals.append(number))
-
-    def stopping() -> bool:
-        return bool(signals)
-
+    stopping = stop_on_signals()  # Ctrl-C stops the loop between steps, then the hub processes below
     try:
         wait_for_port(api_port, 30)
         home.start()

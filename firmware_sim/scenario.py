@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from firmware_sim.home import SimulatedHome
+from firmware_sim.stop import sleep_until
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -83,19 +84,14 @@ def perform(home: SimulatedHome, step: Step) -> None:
             home.set_climate(step.room, step.temp_c, step.rh)
 
 
-STOP_CHECK_S = 0.1
-
-
 def play(home: SimulatedHome, scenario: Scenario, speed: float = 1.0, room_offset: int = 0,
          stopped: Callable[[], bool] = lambda: False) -> None:
     """Perform the steps in time order; `speed` 2 plays twice as fast; `room_offset` shifts every room number.
-    Returns before the next step once `stopped()` is true, asked at least every STOP_CHECK_S."""
+    Returns before the next step once `stopped()` is true (firmware_sim/stop.py)."""
     if speed <= 0:
         raise ValueError("speed must be above 0")
     start = time.monotonic()
     for step in sorted(scenario.steps, key=lambda s: s.at):
-        while (delay := start + step.at / speed - time.monotonic()) > 0 and not stopped():
-            time.sleep(min(delay, STOP_CHECK_S))
-        if stopped():
+        if sleep_until(start + step.at / speed, stopped):
             return
         perform(home, step.model_copy(update={"room": step.room + room_offset}))
