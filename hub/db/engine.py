@@ -3,14 +3,14 @@
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_S = 30
-JSON_COLUMNS = {"json_deserializer": orjson.loads}
-"""JSON columns (a device's doors, what a decision rests on…) decoded by orjson: a timeline reads the whole
-registry's doors on every read."""
+JSON_COLUMNS = {"json_deserializer": msgspec.json.decode}
+"""JSON columns (a device's doors, what a decision rests on…) decoded by msgspec, as the signed bodies are: a
+timeline reads the whole registry's doors on every read."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -5,12 +5,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter, le
 from zoneinfo import ZoneInfo
 
 from hub.timelines import clock, unknowns
 from hub.timelines.corroboration import Witnesses, corroborate
-from hub.timelines.facts import LANES, NAMES_STAFF, Fact, data_of, describe, staff_of
+from hub.timelines.facts import DESCRIBED, LANES, NAMES_STAFF, Fact, data_in, describe, staff_of
 from hub.timelines.model import (
     LANE_ORDER, EntryOverlay, Item, Lane, OrderBasis, Revision, StaffNight, Timeline, Unknown, UnknownKind, View,
 )
@@ -85,13 +85,11 @@ class Found:
     late_after: timedelta = LATE_AFTER
 
 
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-_SEQ = attrgetter("seq")
+_SEQ = itemgetter(Fact._fields.index("seq"))
+_DEVICE = Fact._fields.index("device")
 _HEARTBEAT = EventType.DEVICE_HEARTBEAT.value
 _AT = attrgetter("at")
+_MILLISECOND = timedelta(milliseconds=1)
 _SOURCE = attrgetter("source")
 _BASIS = attrgetter("basis")
 
@@ -131,8 +129,10 @@ def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
            ) -> tuple[dict[str, list[Beat]], dict[str, list[Item]]]:
     """Each fact's corrected time and basis, as one run per source in seq order; the heartbeats, placed too, for
     the unknowns. A source's facts are walked in seq order, so the heartbeat in force at each is the last one
-    passed (a heartbeat's own place rests on what it itself says)."""
-    late_ms = int(found.late_after.total_seconds() * 1000)
+    passed (a heartbeat's own place rests on what it itself says).
+
+    Written for speed: a home's night is thousands of facts, most of them readings and heartbeats, and this walk
+    was most of a timeline's time. How to place is worked out once per heartbeat, and each fact is unpacked once."""
     beats: dict[str, list[Beat]] = defaultdict(list)
     for device, report in found.clock_before.items():
         # Its receive time is not loaded: an unsynced one is placed by its own device time, the best there is.
@@ -140,7 +140,7 @@ def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
         beats[device].append(Beat(report.seq, at_ms(placed), report.synced))
     by_source: dict[str, list[Fact]] = defaultdict(list)
     for fact in found.facts:
-        by_source[fact.device].append(fact)
+        by_source[fact[_DEVICE]].append(fact)
     runs: dict[str, list[Item]] = {}
     for source, facts in by_source.items():
         facts.sort(key=_SEQ)
@@ -149,36 +149,41 @@ def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
         rooms = rooms_of.get(source, ())
         only_room = rooms[0] if len(rooms) == 1 else None
         before = found.clock_before.get(source)
-        report: clock.ClockReport | None = None
+        by_received, offset, basis, correction = clock.ON_HUB_CLOCK if hub else clock.NOT_REPORTED
         run = runs[source] = []
-        for fact in facts:
-            if before is not None and before.seq <= fact.seq:
-                report, before = before, None
-            data = data_of(fact)
-            heartbeat = fact.type == _HEARTBEAT
-            if heartbeat:
-                report = clock.report_of(fact.seq, fact.ts_ms, data)
-            received_ms = _ms(fact.received_at)
-            if hub:
-                placed, basis, correction = fact.ts_ms, clock.HUB_CLOCK, None
+        for id, _site, _device, seq, kind, door, room, ts_ms, received_at, _boot, signed in facts:
+            if before is not None and before.seq <= seq:
+                by_received, offset, basis, correction = clock.placing(before)
+                before = None
+            described = DESCRIBED.get(kind)
+            if described is None:
+                text, fields = describe(kind, {})
             else:
-                placed, basis, correction = clock.place(fact.ts_ms, received_ms, report)
-            text, fields = describe(fact.type, data)
-            late = received_ms - placed
+                data = data_in(signed)
+                text, fields = described(data)
+                if kind == _HEARTBEAT and not hub:
+                    by_received, offset, basis, correction = clock.placing_said(data)
+            at = received_at if by_received else at_ms(ts_ms + offset)
+            late = received_at - at
             # Positional: a home's night makes thousands of items, and keywords cost a third more.
-            item = Item(fact.id, LANES.get(fact.type, other_lane), source, fact.seq, fact.type, fact.door,
-                        fact.room or only_room, at_ms(placed), fact.ts_ms, fact.received_at, basis, correction, text,
-                        fields, late if late > late_ms and not hub else None)
-            if heartbeat:
-                beats[source].append(Beat(fact.seq, item.at, fields.get("clock_synced") is True))
+            item = Item(id, LANES.get(kind, other_lane), source, seq, kind, door, room or only_room, at, ts_ms,
+                        received_at, basis, correction, text, fields,
+                        late // _MILLISECOND if late > found.late_after and not hub else None)
+            if kind == _HEARTBEAT:
+                beats[source].append(Beat(seq, at, fields["clock_synced"] is True))
             run.append(item)
     return beats, runs
 
 
 def _in_order(runs: dict[str, list[Item]]) -> list[Item]:
     """Within a source by seq, across sources by corrected time: a merge of each source's run, so a device's own
-    order is never broken by a correction that moved in between two of its events."""
-    return list(heapq.merge(*(runs[source] for source in sorted(runs)), key=_AT))
+    order is never broken by a correction that moved in between two of its events. When every run is already in
+    time order (a night without such a move), one stable sort of the runs end to end gives the same order,
+    several times faster than merging."""
+    sources = sorted(runs)
+    if all(all(map(le, run_at, run_at[1:])) for run_at in ([item.at for item in runs[source]] for source in sources)):
+        return sorted((item for source in sources for item in runs[source]), key=_AT)
+    return list(heapq.merge(*(runs[source] for source in sources), key=_AT))
 
 
 def _entries(found: Found, items: Sequence[Item]) -> list[EntryOverlay]:

@@ -18,11 +18,6 @@ RULE = ("within a device by seq; across sources by device time corrected by the 
         "unsynced; the hub's own events by the hub's clock")
 
 
-@lru_cache(maxsize=4096)
-def corrected_basis(offset_ms: int) -> str:
-    return f"device clock corrected by {offset_ms:+d} ms"
-
-
 class ClockReport(NamedTuple):
     """What one heartbeat said about its device's clock. A tuple: a home's night reads thousands of heartbeats."""
 
@@ -34,17 +29,46 @@ class ClockReport(NamedTuple):
 
 def report_of(seq: int, ts_ms: int, data: dict[str, Any]) -> ClockReport:
     """What a heartbeat's data says of its device's clock."""
+    return ClockReport(seq, ts_ms, *_clock_said(data))
+
+
+def _clock_said(data: dict[str, Any]) -> tuple[bool, int | None]:
     offset = data.get("clock_offset_ms")
-    return ClockReport(seq, ts_ms, data.get("clock_synced") is True, offset if isinstance(offset, int) else None)
+    return data.get("clock_synced") is True, offset if isinstance(offset, int) else None
+
+
+class Placing(NamedTuple):
+    """How a device's events are placed until its next heartbeat: worked out once per heartbeat, not per event."""
+
+    by_received: bool
+    offset_ms: int
+    basis: str
+    correction_ms: int | None
+
+
+NOT_REPORTED = Placing(False, 0, NO_HEARTBEAT, None)
+ON_HUB_CLOCK = Placing(False, 0, HUB_CLOCK, None)
+
+
+def placing(report: ClockReport | None) -> Placing:
+    """How the events after a heartbeat are placed."""
+    return NOT_REPORTED if report is None else _placing(report.synced, report.offset_ms)
+
+
+def placing_said(data: dict[str, Any]) -> Placing:
+    """How the events after a heartbeat are placed, from the heartbeat's data."""
+    return _placing(*_clock_said(data))
+
+
+@lru_cache(maxsize=4096)
+def _placing(synced: bool, offset_ms: int | None) -> Placing:
+    if not synced:
+        return Placing(True, 0, UNSYNCED, None)
+    offset = offset_ms or 0
+    return Placing(False, offset, f"device clock corrected by {offset:+d} ms" if offset else SYNCED, offset)
 
 
 def place(ts_ms: int, received_ms: int, report: ClockReport | None) -> tuple[int, str, int | None]:
     """(the time the event is ordered by, the basis in words, the correction applied in ms)."""
-    if report is None:
-        return ts_ms, NO_HEARTBEAT, None
-    if not report.synced:
-        return received_ms, UNSYNCED, None
-    offset = report.offset_ms or 0
-    if offset == 0:
-        return ts_ms, SYNCED, 0
-    return ts_ms + offset, corrected_basis(offset), offset
+    by_received, offset, basis, correction = placing(report)
+    return (received_ms if by_received else ts_ms + offset), basis, correction

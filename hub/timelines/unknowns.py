@@ -4,6 +4,7 @@ clocks not synced, events that arrived long after their time. Pure functions of 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from hub.timelines.model import Item, Unknown, UnknownKind
 
@@ -20,9 +21,9 @@ class SeqMark:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Beat:
-    """One heartbeat, placed on the timeline's clock."""
+class Beat(NamedTuple):
+    """One heartbeat, placed on the timeline's clock. A tuple: a home's night has thousands, and a frozen
+    dataclass takes three times as long to make."""
 
     seq: int
     at: datetime
