@@ -4,9 +4,9 @@
 Each statement is built once with bound parameters: building SQLAlchemy expressions costs more than running a
 small indexed query, and one room's night is only a few of them."""
 
+import typing
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-import typing
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
