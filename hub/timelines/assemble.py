@@ -178,8 +178,8 @@ def _place(found: Found, rooms_of: dict[str, tuple[str, ...]]
 def _in_order(runs: dict[str, list[Item]]) -> list[Item]:
     """Within a source by seq, across sources by corrected time: a merge of each source's run, so a device's own
     order is never broken by a correction that moved in between two of its events. When every run is already in
-    time order (a night without such a move), one stable sort of the runs end to end gives the same order,
-    several times faster than merging."""
+    time order (a night without such a move), one stable sort of the runs end to end gives the same order in
+    under half the time of merging."""
     sources = sorted(runs)
     if all(all(map(le, run_at, run_at[1:])) for run_at in ([item.at for item in runs[source]] for source in sources)):
         return sorted((item for source in sources for item in runs[source]), key=_AT)

@@ -55,22 +55,10 @@ LANES: dict[str, Lane] = {
 }
 """Anything else — hub records, vendor types — goes to RECORDS (the hub's) or DEVICE (a device's)."""
 
-WITH_DATA = frozenset({
-    EventType.KNOCK_REQUESTED, EventType.CONSENT_GRANTED, EventType.CONSENT_DECLINED, EventType.KNOCK_EXPIRED,
-    EventType.INDICATOR_CHANGED, EventType.OVERRIDE_EMERGENCY, EventType.BADGE_PRESENTED, EventType.ENV_READING,
-    EventType.DEVICE_HEARTBEAT, EventType.DEVICE_TAMPER, *(str(t) for t in HubEventType),
-})
-"""Types whose `data` a timeline shows or orders by; for the rest (door, motion, dnd, help) it is never decoded."""
-
 NAMES_STAFF = frozenset({
     EventType.KNOCK_REQUESTED, EventType.OVERRIDE_EMERGENCY, HubEventType.KNOCK_SENT, HubEventType.CHECK_IN,
     HubEventType.ENTRY_DECIDED, HubEventType.ENTRY_EXPLAINED, HubEventType.ALERT_CHANGED,
 })
-
-
-def data_of(fact: Fact) -> dict[str, Any]:
-    """The signed body's `data` (empty for the types whose data a timeline does not show)."""
-    return data_in(fact.signed) if fact.type in WITH_DATA else {}
 
 
 class _Body(msgspec.Struct):
@@ -151,7 +139,8 @@ DESCRIBED: dict[str, Callable[[dict[str, Any]], Description]] = {
     HubEventType.PREFERENCES_VERSIONED: lambda data: ("entry preferences: new version", {
         "version": data.get("version"), "resident": data.get("resident")}),
 }
-"""A short neutral label and the fields a reader needs, by type; any other type is shown by its name."""
+"""A short neutral label and the fields a reader needs, by type; any other type is shown by its name, and its body
+(door, motion, dnd, help, most hub records) is never decoded."""
 
 
 def describe(fact_type: str, data: dict[str, Any]) -> Description:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import AlertRecord, Device, DeviceHead, EntryRecord, Home, StoredEvent
 from hub.timelines.assemble import DeviceInfo, EntryRow, Found
 from hub.timelines.clock import ClockReport, report_of
-from hub.timelines.facts import Fact, data_of
+from hub.timelines.facts import Fact, data_in
 from hub.timelines.model import View
 from hub.timelines.unknowns import AlertSpan, SeqMark
 from protocol.events import EventType
@@ -180,7 +180,7 @@ def _clock_before(before: Sequence[Fact]) -> dict[str, ClockReport]:
     for fact in before:
         if fact.device in last and last[fact.device].seq > fact.seq:
             continue
-        last[fact.device] = report_of(fact.seq, fact.ts_ms, data_of(fact))
+        last[fact.device] = report_of(fact.seq, fact.ts_ms, data_in(fact.signed))
     return last
 
 
